@@ -1,0 +1,35 @@
+# The two commands of the README: `make demo` and `make test`.
+# Everything is installed into .venv by these targets; nothing is needed by hand but python3.
+
+AIRFLOW_VERSION ?= 3.3.2
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-airflow-$(AIRFLOW_VERSION)
+PYTEST_ARGS ?=
+
+.PHONY: venv test lint demo bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python \
+		"apache-airflow==$(AIRFLOW_VERSION)" -e ".[emulator,test]"
+	rm -f $(VENV)/.installed-airflow-*
+	touch $@
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check airflow_provider_infakt tests benchmarks
+	$(BIN)/ruff format --check airflow_provider_infakt tests benchmarks
+	$(BIN)/mypy
+
+demo: $(STAMP)
+	@echo "make demo arrives with the deliver operator (issue 4)."
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
