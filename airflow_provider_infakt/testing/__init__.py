@@ -1,0 +1,31 @@
+"""The inFakt emulator: a real local HTTP server speaking inFakt API v2 (as the seed shows) and v3.
+
+Use it in tests and demos instead of inFakt::
+
+    from airflow_provider_infakt.testing import InfaktEmulator
+
+    with InfaktEmulator() as emu:
+        os.environ["AIRFLOW_CONN_INFAKT_DEFAULT"] = json.dumps(emu.connection(api_version="v2"))
+        ...
+        assert [d.invoice_id for d in emu.deliveries] == [1]
+
+This package never imports Airflow. The server needs the ``emulator`` extra (aiohttp), imported only
+when an emulator starts.
+"""
+
+from __future__ import annotations
+
+from . import credentials
+from .emulator import InfaktEmulator, connection_for, connection_json
+from .faults import Fault
+from .model import DeliveryRecord, RequestRecord
+
+__all__ = [
+    "DeliveryRecord",
+    "Fault",
+    "InfaktEmulator",
+    "RequestRecord",
+    "connection_for",
+    "connection_json",
+    "credentials",
+]

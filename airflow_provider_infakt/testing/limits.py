@@ -1,0 +1,73 @@
+"""inFakt's documented request limits, per source IP, with a time scale for benchmarks."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Callable
+
+#: Requests a minute per source IP, as inFakt documents them for v3.
+GET_PER_MINUTE = 300
+OTHER_PER_MINUTE = 150
+
+
+class RateLimiter:
+    """Sliding one-minute windows per (source IP, GET or other).
+
+    ``time_scale`` makes emulated time run faster: with ``time_scale=60`` a "minute" lasts one real
+    second, so a benchmark can exercise a minute's limit in a second.
+    """
+
+    def __init__(
+        self,
+        *,
+        enabled: bool = False,
+        time_scale: float = 1.0,
+        get_per_minute: int = GET_PER_MINUTE,
+        other_per_minute: int = OTHER_PER_MINUTE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if time_scale <= 0:
+            raise ValueError(f"time_scale={time_scale!r} must be positive")
+        self.enabled = enabled
+        self.time_scale = time_scale
+        self.get_per_minute = get_per_minute
+        self.other_per_minute = other_per_minute
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._hits: dict[tuple[str, str], collections.deque[float]] = collections.defaultdict(
+            collections.deque
+        )
+
+    @property
+    def window(self) -> float:
+        """Real seconds in one emulated minute."""
+        return 60.0 / self.time_scale
+
+    def configure(self, *, enabled: bool | None = None, time_scale: float | None = None) -> None:
+        """Switch the limits on or off, or change the time scale; forgets past requests."""
+        with self._lock:
+            if enabled is not None:
+                self.enabled = enabled
+            if time_scale is not None:
+                if time_scale <= 0:
+                    raise ValueError(f"time_scale={time_scale!r} must be positive")
+                self.time_scale = time_scale
+            self._hits.clear()
+
+    def check(self, ip: str, method: str) -> str | None:
+        """Count a request; return why it is refused, or ``None`` if it may proceed."""
+        if not self.enabled:
+            return None
+        kind = "GET" if method in ("GET", "HEAD") else "other"
+        limit = self.get_per_minute if kind == "GET" else self.other_per_minute
+        now = self._clock()
+        with self._lock:
+            hits = self._hits[(ip, kind)]
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= limit:
+                return f"Request limit reached: {limit} {kind} requests a minute. Try again later."
+            hits.append(now)
+            return None

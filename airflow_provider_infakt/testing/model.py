@@ -1,0 +1,324 @@
+"""The emulator's account state: clients, invoices, deliveries, the request log.
+
+Pure Python and thread-safe: the HTTP server runs in its own thread while tests read the state from
+theirs. Every public method takes the state's lock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+#: Internal status words; they are the provider's normalized statuses.
+STATUSES = ("draft", "sent", "printed", "paid", "unpaid")
+V2_STATUS = {
+    "draft": "szkic",
+    "sent": "wysłana",
+    "printed": "wydrukowana",
+    "paid": "zapłacona",
+    "unpaid": "niezapłacona",
+}
+V2_STATUS_REVERSE = {v: k for k, v in V2_STATUS.items()}
+#: v3 knows no "unpaid": an unpaid invoice has been sent.
+V3_STATUS = {"draft": "draft", "sent": "sent", "printed": "printed", "paid": "paid", "unpaid": "sent"}
+
+DELIVERY_TYPES = ("mail", "post")
+DOC_TYPES = ("org", "KOPIA", "org_kop", "d_org", "d_kop")
+PRINT_TYPES = ("original", "copy", "original_duplicate", "copy_duplicate", "duplicate", "regular")
+#: v3 print_type -> the seed's doc_type word, for the delivery record.
+PRINT_TYPE_TO_DOC_TYPE = {
+    "original": "org",
+    "copy": "KOPIA",
+    "original_duplicate": "d_org",
+    "copy_duplicate": "d_kop",
+}
+LOCALES = ("pl", "en", "pe")
+
+_UUID_NAMESPACE = uuid.UUID("6f1c9a52-3b7e-4f1e-9a57-0c1f3e2b8d11")
+
+
+@dataclasses.dataclass
+class Client:
+    """A customer of the demo account."""
+
+    id: int
+    company_name: str
+    email: str | None
+
+
+@dataclasses.dataclass
+class Invoice:
+    """An invoice of the demo account; ``status`` is one of :data:`STATUSES`."""
+
+    id: int
+    uuid: str
+    number: str
+    client_id: int
+    status: str
+    gross_price: int  # in grosze, as v3 does
+    issue_date: str
+    paid_date: str | None = None
+
+    def v3(self, client: Client) -> dict[str, Any]:
+        """The invoice as v3 serves it (no client e-mail address: that is personal data)."""
+        return {
+            "id": self.id,
+            "uuid": self.uuid,
+            "number": self.number,
+            "kind": "vat",
+            "status": V3_STATUS[self.status],
+            "currency": "PLN",
+            "gross_price": self.gross_price,
+            "issue_date": self.issue_date,
+            "paid_date": self.paid_date,
+            "client_id": self.client_id,
+            "client_company_name": client.company_name,
+        }
+
+    def v2(self, client: Client) -> dict[str, Any]:
+        """The invoice as the emulator's (assumed) v2 read call serves it."""
+        return {
+            "invoice_id": self.id,
+            "number": self.number,
+            "status": V2_STATUS[self.status],
+            "client_id": self.client_id,
+            "client_company_name": client.company_name,
+            "gross_price": f"{self.gross_price / 100:.2f}",
+            "issue_date": self.issue_date,
+            "paid_date": self.paid_date,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class DeliveryRecord:
+    """One delivery the emulator carried out: what a real customer would have received.
+
+    ``doc_type`` is in the seed's words (``org``, ``KOPIA``, ...) whichever API version sent it;
+    ``recipient`` is the address the request named (``None`` if it named none) and ``address`` where
+    the invoice went (``None`` for post).
+    """
+
+    invoice_id: int
+    type: str
+    doc_type: str
+    recipient: str | None
+    address: str | None
+    api_version: str
+    time: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready data."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class RequestRecord:
+    """One request the emulator received.
+
+    ``status`` is ``None`` when no response was sent; ``peer`` is the client's ``host:port``, so that a
+    test can tell requests on one kept-alive connection from requests on many.
+    """
+
+    method: str
+    path: str
+    route: str
+    api_version: str | None
+    status: int | None
+    time: float
+    peer: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready data."""
+        return dataclasses.asdict(self)
+
+
+class PreconditionFailed(Exception):
+    """A delivery the account cannot make (no address, no postal package, daily limit)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def _demo_clients() -> list[Client]:
+    return [
+        Client(1, "Piekarnia Złoty Kłos Sp. z o.o.", "faktury@zloty-klos.example"),
+        Client(2, "Warsztat Samochodowy Nowak", "biuro@nowak-auto.example"),
+        Client(3, "Kwiaciarnia Różany Zakątek", "kontakt@rozany.example"),
+        Client(4, "Studio Graficzne Pixel s.c.", "pixel@studio-pixel.example"),
+        Client(5, "Biuro Rachunkowe Bilans", "ksiegowosc@bilans.example"),
+        Client(6, "Jan Kowalski (bez adresu e-mail)", None),
+    ]
+
+
+def invoice_uuid(invoice_id: int) -> str:
+    """The deterministic uuid the emulator gives invoice ``invoice_id``."""
+    return str(uuid.uuid5(_UUID_NAMESPACE, f"invoice-{invoice_id}"))
+
+
+class Account:
+    """The demo account: seeded on creation and on :meth:`reset`."""
+
+    def __init__(self, *, postal_package: bool = False, email_daily_limit: int = 3000) -> None:
+        self._lock = threading.RLock()
+        self._initial_postal_package = postal_package
+        self.email_daily_limit = email_daily_limit
+        self.on_delivery: list[Callable[[DeliveryRecord], None]] = []
+        self._seed()
+
+    # -- seeding -------------------------------------------------------------------------------
+    def _seed(self) -> None:
+        self.postal_package = self._initial_postal_package
+        self.clients: dict[int, Client] = {c.id: c for c in _demo_clients()}
+        self.invoices: dict[int, Invoice] = {}
+        self.deliveries: list[DeliveryRecord] = []
+        self.requests: list[RequestRecord] = []
+        self.pay_after_delivery: float | None = None
+        month = dt.date.today().strftime("%m/%Y")
+        for client in self.clients.values():
+            self._add_invoice(client.id, f"{client.id}/{month}", "draft", 12300 * client.id)
+
+    def _add_invoice(self, client_id: int, number: str | None, status: str, gross_price: int) -> Invoice:
+        invoice_id = max(self.invoices, default=0) + 1
+        invoice = Invoice(
+            id=invoice_id,
+            uuid=invoice_uuid(invoice_id),
+            number=number or f"{invoice_id}/{dt.date.today():%m/%Y}",
+            client_id=client_id,
+            status=status,
+            gross_price=gross_price,
+            issue_date=dt.date.today().isoformat(),
+        )
+        self.invoices[invoice_id] = invoice
+        return invoice
+
+    def reset(self) -> None:
+        """Back to the seeded demo account: invoices, deliveries, request log, scenario."""
+        with self._lock:
+            self._seed()
+
+    # -- reads ---------------------------------------------------------------------------------
+    def find(self, ref: str | int) -> Invoice | None:
+        """The invoice with this numeric id or uuid, or ``None``."""
+        with self._lock:
+            if isinstance(ref, int) or ref.isdigit():
+                return self.invoices.get(int(ref))
+            for invoice in self.invoices.values():
+                if invoice.uuid == ref:
+                    return invoice
+            return None
+
+    def client_of(self, invoice: Invoice) -> Client:
+        """The client an invoice was issued to."""
+        with self._lock:
+            return self.clients[invoice.client_id]
+
+    def snapshot(self) -> list[tuple[Invoice, Client]]:
+        """Copies of all invoices with their clients, in id order."""
+        with self._lock:
+            return [
+                (dataclasses.replace(i), dataclasses.replace(self.clients[i.client_id]))
+                for i in sorted(self.invoices.values(), key=lambda i: i.id)
+            ]
+
+    # -- writes --------------------------------------------------------------------------------
+    def create_invoice(
+        self,
+        *,
+        client_email: str | None = "klient@example.com",
+        client_name: str = "Nowy Klient Sp. z o.o.",
+        status: str = "draft",
+        number: str | None = None,
+        gross_price: int = 10000,
+    ) -> Invoice:
+        """Add an invoice (and a new client for it) to the account."""
+        if status not in STATUSES:
+            raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+        with self._lock:
+            client = Client(max(self.clients) + 1, client_name, client_email)
+            self.clients[client.id] = client
+            return self._add_invoice(client.id, number, status, gross_price)
+
+    def mark_paid(self, invoice_id: int, paid_date: str | None = None) -> Invoice:
+        """Set the invoice's status to paid, as a payment registered in inFakt does."""
+        with self._lock:
+            invoice = self.invoices[invoice_id]
+            invoice.status = "paid"
+            invoice.paid_date = paid_date or dt.date.today().isoformat()
+            return invoice
+
+    def deliver(
+        self,
+        invoice: Invoice,
+        *,
+        type: str,
+        doc_type: str,
+        recipient: str | None,
+        api_version: str,
+        email_window: float | None = None,
+    ) -> DeliveryRecord:
+        """Check the account's preconditions, record the delivery and move the status to sent.
+
+        ``email_window`` is the length in real seconds of the "day" over which the daily e-mail limit
+        counts; ``None`` (limits off) does not enforce it.
+        """
+        with self._lock:
+            client = self.clients[invoice.client_id]
+            address: str | None = None
+            if type == "mail":
+                address = recipient or client.email
+                if address is None:
+                    raise PreconditionFailed(
+                        "no_address",
+                        f"Client of invoice {invoice.number} has no e-mail address. Add one in the client's "
+                        "settings or give recipient.",
+                    )
+                since = time.time() - (email_window or 0.0)
+                sent = sum(1 for d in self.deliveries if d.type == "mail" and d.time > since)
+                if email_window is not None and sent >= self.email_daily_limit:
+                    raise PreconditionFailed(
+                        "email_limit", f"Daily limit of {self.email_daily_limit} invoice e-mails reached."
+                    )
+            elif not self.postal_package:
+                raise PreconditionFailed(
+                    "no_postal_package",
+                    "Sending invoices by post needs a postal package (pakiet wysyłek). "
+                    "Buy one in inFakt to send invoices by post.",
+                )
+            record = DeliveryRecord(
+                invoice_id=invoice.id,
+                type=type,
+                doc_type=doc_type,
+                recipient=recipient,
+                address=address,
+                api_version=api_version,
+                time=time.time(),
+            )
+            self.deliveries.append(record)
+            if invoice.status in ("draft", "printed"):
+                invoice.status = "sent"
+            callbacks = list(self.on_delivery)
+        for callback in callbacks:
+            callback(record)
+        return record
+
+    def log_request(self, record: RequestRecord) -> None:
+        """Append to the request log."""
+        with self._lock:
+            self.requests.append(record)
+
+    def copy_deliveries(self) -> list[DeliveryRecord]:
+        """The deliveries so far, oldest first."""
+        with self._lock:
+            return list(self.deliveries)
+
+    def copy_requests(self) -> list[RequestRecord]:
+        """The requests so far, oldest first."""
+        with self._lock:
+            return list(self.requests)
