@@ -33,7 +33,10 @@ def _serve(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--postal-package", action="store_true", help="the demo account can send by post")
     parser.add_argument(
-        "--pay-after-delivery", type=float, default=None, metavar="SECONDS",
+        "--pay-after-delivery",
+        type=float,
+        default=None,
+        metavar="SECONDS",
         help="mark each delivered invoice paid this many seconds after delivery",
     )
     args = parser.parse_args(argv)
@@ -41,7 +44,11 @@ def _serve(argv: Sequence[str]) -> int:
     from .emulator import InfaktEmulator
 
     emulator = InfaktEmulator(
-        args.host, args.port, limits=args.limits, time_scale=args.time_scale, postal_package=args.postal_package
+        args.host,
+        args.port,
+        limits=args.limits,
+        time_scale=args.time_scale,
+        postal_package=args.postal_package,
     )
     emulator.start()
     if args.pay_after_delivery is not None:

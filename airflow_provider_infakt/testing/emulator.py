@@ -167,7 +167,10 @@ class InfaktEmulator:
         return {**found.v3(client), "internal_status": found.status, "client_email": client.email}
 
     def create_invoice(self, **fields: Any) -> dict[str, Any]:
-        """Create an invoice; fields: ``client_email``, ``client_name``, ``status``, ``number``, ``gross_price``."""
+        """Create an invoice (and its client).
+
+        Fields: ``client_email``, ``client_name``, ``status``, ``number``, ``gross_price``.
+        """
         created: Invoice = self.account.create_invoice(**fields)
         return self.invoice(created.id)
 

@@ -10,10 +10,10 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
-from oauthlib.oauth1.rfc5849 import utils as oauth_utils
 
 from . import credentials
 
@@ -49,18 +49,19 @@ class OAuthVerifier:
         ``url`` is the absolute URL the client addressed (scheme, host and port from the Host header);
         ``body`` counts only if it is form-encoded.
         """
-        header = headers.get("Authorization", "")
-        try:
-            oauth_params = dict(oauth_utils.parse_authorization_header(header)) if header else {}
-        except (ValueError, TypeError) as exc:
-            raise OAuthRejected("Malformed OAuth Authorization header.") from exc
         query = url.partition("?")[2]
         form = body if "application/x-www-form-urlencoded" in headers.get("Content-Type", "") else ""
-        if not oauth_params:
-            for source in (query, form):
-                oauth_params.update(
-                    (k, v) for k, v in oauth_signature.urldecode(source) if k.startswith("oauth_")
-                )
+        auth_header = {"Authorization": headers["Authorization"]} if "Authorization" in headers else {}
+        try:
+            everything = oauth_signature.collect_parameters(
+                uri_query=query, body=form, headers=auth_header, exclude_oauth_signature=False
+            )
+        except (ValueError, TypeError) as exc:
+            raise OAuthRejected("Malformed OAuth parameters.") from exc
+        oauth_list = [(k, v) for k, v in everything if k.startswith("oauth_")]
+        oauth_params = dict(oauth_list)
+        if len(oauth_params) != len(oauth_list):
+            raise OAuthRejected("Duplicate OAuth parameters.")
         if not oauth_params.get("oauth_signature"):
             raise OAuthRejected("OAuth 1.0a signature required (Authorization: OAuth ...).")
         if oauth_params.get("oauth_signature_method") != "HMAC-SHA1":
@@ -77,11 +78,8 @@ class OAuthVerifier:
                 raise OAuthRejected("Unknown or missing oauth_token.")
         self._check_freshness(oauth_params)
 
-        request = OAuthRequest(url, method, form, dict(headers))
-        params = oauth_signature.collect_parameters(
-            uri_query=query, body=form, headers=dict(headers), exclude_oauth_signature=True
-        )
-        request.params = params
+        request: Any = OAuthRequest(url, method, form, auth_header)  # type: ignore[arg-type]
+        request.params = [(k, v) for k, v in everything if k != "oauth_signature"]
         request.signature = oauth_params["oauth_signature"]
         if not oauth_signature.verify_hmac_sha1(request, consumer_secret, token_secret):
             raise OAuthRejected("Invalid OAuth signature.")

@@ -106,7 +106,6 @@ class EmulatorApp:
     def _api(self, route: str, api_version: str | None, handler: Handler) -> Handler:
         async def serve(request: web.Request) -> web.StreamResponse:
             name = self._route_name(route, request)
-            request["route"] = name
             status: int | None = None
             try:
                 response = await self._serve(name, api_version, handler, request)
@@ -171,7 +170,9 @@ class EmulatorApp:
         headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
         if fault.body is not None:
             return web.Response(status=fault.status, body=fault.body.encode(), headers=headers)
-        response = self._error(request, api_version or "v3", fault.status, f"Emulated fault: HTTP {fault.status}")
+        response = self._error(
+            request, api_version or "v3", fault.status, f"Emulated fault: HTTP {fault.status}"
+        )
         response.headers.update(headers)
         return response
 
@@ -190,7 +191,10 @@ class EmulatorApp:
         body = await request.text()
         try:
             self.oauth.verify(
-                method="POST", url=_absolute_url(request), headers=request.headers, body=body,
+                method="POST",
+                url=_absolute_url(request),
+                headers=request.headers,
+                body=body,
                 require_token=False,
             )
             token, secret = self.oauth.xauth_exchange(dict(urllib.parse.parse_qsl(body)))
@@ -211,7 +215,7 @@ class EmulatorApp:
             self.oauth.verify(method=request.method, url=_absolute_url(request), headers=request.headers)
         except OAuthRejected as exc:
             return self._error(request, "v2", 401, f"{exc} See documentation.")
-        route = request["route"]
+        route = self._route_name("v2", request)
         if route == "v2.deliver":
             return self.v2_deliver(request, fmt)
         if route == "v2.list":
@@ -231,19 +235,28 @@ class EmulatorApp:
             return self._error(
                 request, "v2", 400, f"Missing required parameter ({', '.join(missing)}). See documentation."
             )
-        outside = [p for p, allowed in (("type", DELIVERY_TYPES), ("doc_type", DOC_TYPES)) if query[p] not in allowed]
+        outside = [
+            p for p, allowed in (("type", DELIVERY_TYPES), ("doc_type", DOC_TYPES)) if query[p] not in allowed
+        ]
         if outside:
             return self._error(request, "v2", 400, render.value_not_in_set(outside))
         if not query["id"].isdigit():
-            return self._error(request, "v2", 400, "Parameter's value is not a number (id). See documentation.")
+            return self._error(
+                request, "v2", 400, "Parameter's value is not a number (id). See documentation."
+            )
         recipient = query.get("recipient")
         if recipient is not None and not _EMAIL.match(recipient):
             return self._error(
-                request, "v2", 400, "Parameter's value is not an e-mail address (recipient). See documentation."
+                request,
+                "v2",
+                400,
+                "Parameter's value is not an e-mail address (recipient). See documentation.",
             )
         invoice = self.account.find(int(query["id"]))
         if invoice is None:
-            return self._error(request, "v2", 404, f"Invoice not found (id={query['id']}). See documentation.")
+            return self._error(
+                request, "v2", 404, f"Invoice not found (id={query['id']}). See documentation."
+            )
         try:
             self.account.deliver(
                 invoice,
@@ -375,7 +388,7 @@ class EmulatorApp:
         errors = _v3_delivery_errors(payload, email=action == "deliver_via_email")
         if errors:
             return _json(422, {"errors": errors})
-        print_type = payload.get("print_type", "original")
+        print_type = str(payload.get("print_type") or "original")
         try:
             self.account.deliver(
                 invoice,
@@ -398,7 +411,7 @@ class EmulatorApp:
             return web.Response(status=404, text="Invoice not found", content_type="text/plain")
         client = self.account.client_of(invoice)
         page = (
-            "<!doctype html><html lang=\"pl\"><head><meta charset=\"utf-8\">"
+            '<!doctype html><html lang="pl"><head><meta charset="utf-8">'
             f"<title>Faktura {html.escape(invoice.number)}</title></head><body>"
             f"<h1>Faktura {html.escape(invoice.number)}</h1>"
             f"<p>Klient: {html.escape(client.company_name)}</p>"
@@ -411,8 +424,11 @@ class EmulatorApp:
     async def admin_index(self, _request: web.Request) -> web.Response:
         """List the admin routes."""
         routes = sorted(
-            {f"{r.method} {r.resource.canonical}" for r in _request.app.router.routes()
-             if r.resource is not None and r.resource.canonical.startswith("/_emulator")}
+            {
+                f"{r.method} {r.resource.canonical}"
+                for r in _request.app.router.routes()
+                if r.resource is not None and r.resource.canonical.startswith("/_emulator")
+            }
         )
         return _json(200, {"routes": routes})
 
@@ -447,7 +463,7 @@ class EmulatorApp:
         return _json(200, _admin_invoice(invoice, self.account.client_of(invoice)))
 
     async def admin_create_invoice(self, request: web.Request) -> web.Response:
-        """Create an invoice: JSON ``{"client_email"?, "client_name"?, "status"?, "number"?, "gross_price"?}``."""
+        """Create an invoice from JSON (fields as :meth:`Account.create_invoice`)."""
         payload = await _json_body(request)
         allowed = {"client_email", "client_name", "status", "number", "gross_price"}
         unknown = set(payload) - allowed
@@ -541,14 +557,16 @@ class EmulatorApp:
         seconds = self.account.pay_after_delivery
         if seconds is None or self._loop is None:
             return
-        self._loop.call_soon_threadsafe(
-            self._loop.call_later, seconds, self.account.mark_paid, record.invoice_id
-        )
+        loop = self._loop
+        invoice_id = record.invoice_id
+        loop.call_soon_threadsafe(lambda: loop.call_later(seconds, self.account.mark_paid, invoice_id))
 
 
 def _json(status: int, value: Any) -> web.Response:
     return web.Response(
-        status=status, body=render.json_document(value), headers={"Content-Type": render.CONTENT_TYPES["json"]}
+        status=status,
+        body=render.json_document(value),
+        headers={"Content-Type": render.CONTENT_TYPES["json"]},
     )
 
 

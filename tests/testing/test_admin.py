@@ -1,0 +1,134 @@
+"""State and the /_emulator admin routes: deliveries, requests, reset, invoices, scenarios."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+from .helpers import v2_get, v3
+
+
+def admin(emu, method, path, **kwargs):
+    return requests.request(method, emu.url + "/_emulator" + path, timeout=10, **kwargs)
+
+
+def test_seeded_account(infakt_emulator):
+    invoices = admin(infakt_emulator, "GET", "/invoices").json()["invoices"]
+    assert [i["id"] for i in invoices] == [1, 2, 3, 4, 5, 6]
+    assert all(i["status"] == "draft" for i in invoices)
+    assert [i["client_email"] is None for i in invoices] == [False] * 5 + [True]
+    assert len({i["client_email"] for i in invoices[:5]}) == 5
+    assert len({i["uuid"] for i in invoices}) == 6
+
+
+def test_deliveries_are_recorded_with_seed_words(infakt_emulator):
+    v2 = infakt_emulator.connection(api_version="v2")
+    assert v2_get(v2, "/invoices/deliver.json?type=mail&doc_type=d_kop&id=2").status_code == 200
+    v3conn = infakt_emulator.connection()
+    body = {"print_type": "copy_duplicate", "recipient": "x@y.example"}
+    assert v3(v3conn, "POST", "/invoices/3/deliver_via_email.json", json=body).status_code == 202
+    listed = admin(infakt_emulator, "GET", "/deliveries").json()["deliveries"]
+    assert [
+        (d["invoice_id"], d["type"], d["doc_type"], d["recipient"], d["api_version"]) for d in listed
+    ] == [
+        (2, "mail", "d_kop", None, "v2"),
+        (3, "mail", "d_kop", "x@y.example", "v3"),
+    ]
+    assert listed == [d.as_dict() for d in infakt_emulator.deliveries]
+    assert listed[0]["time"] <= listed[1]["time"] <= time.time()
+
+
+def test_requests_are_logged_with_route_and_status(infakt_emulator):
+    conn = infakt_emulator.connection()
+    v3(conn, "GET", "/invoices/1.json")
+    v3(conn, "GET", "/invoices/77.json")
+    logged = admin(infakt_emulator, "GET", "/requests").json()["requests"]
+    assert [(r["method"], r["route"], r["status"], r["api_version"]) for r in logged] == [
+        ("GET", "v3.invoice", 200, "v3"),
+        ("GET", "v3.invoice", 404, "v3"),
+    ]
+    assert logged[0]["path"] == "/api/v3/invoices/1.json"
+
+
+def test_keep_alive_serves_many_requests_on_one_connection(infakt_emulator):
+    conn = infakt_emulator.connection()
+    with requests.Session() as session:
+        for _ in range(5):
+            response = session.get(
+                conn["host"] + "/invoices/1.json", headers={"X-inFakt-ApiKey": conn["password"]}
+            )
+            assert response.status_code == 200
+    peers = {r.peer for r in infakt_emulator.requests}
+    assert len(peers) == 1
+    assert len(infakt_emulator.requests) == 5
+
+
+def test_create_invoice_mark_paid_and_reset(infakt_emulator):
+    created = admin(
+        infakt_emulator, "POST", "/invoices", json={"client_email": "new@firma.example", "gross_price": 999}
+    )
+    assert created.status_code == 201
+    new_id = created.json()["id"]
+    assert new_id == 7
+    assert infakt_emulator.invoice(7)["client_email"] == "new@firma.example"
+    bad = admin(infakt_emulator, "POST", "/invoices", json={"status": "lost"})
+    assert bad.status_code == 400
+    assert "status must be one of" in bad.json()["error"]
+    assert admin(infakt_emulator, "POST", "/invoices", json={"colour": "red"}).status_code == 400
+    paid = admin(infakt_emulator, "POST", "/invoices/7/paid")
+    assert (paid.status_code, paid.json()["status"]) == (200, "paid")
+    assert admin(infakt_emulator, "POST", "/invoices/70/paid").status_code == 404
+    assert admin(infakt_emulator, "GET", "/invoices/7").json()["paid_date"] is not None
+    assert admin(infakt_emulator, "POST", "/reset").status_code == 200
+    assert admin(infakt_emulator, "GET", "/invoices/7").status_code == 404
+    assert infakt_emulator.requests == []
+
+
+def test_pay_after_delivery_scenario(infakt_emulator):
+    conn = infakt_emulator.connection()
+    assert (
+        admin(infakt_emulator, "POST", "/scenarios/pay-after-delivery", json={"seconds": 0.2}).status_code
+        == 200
+    )
+    v3(conn, "POST", "/invoices/1/deliver_via_email.json", json={"print_type": "original"})
+    assert infakt_emulator.invoice(1)["status"] == "sent"
+    deadline = time.monotonic() + 5
+    while infakt_emulator.invoice(1)["status"] != "paid" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert infakt_emulator.invoice(1)["status"] == "paid"
+    assert infakt_emulator.invoice(2)["status"] == "draft"
+    bad = admin(infakt_emulator, "POST", "/scenarios/pay-after-delivery", json={"seconds": -1})
+    assert bad.status_code == 400
+
+
+def test_account_and_index_routes(infakt_emulator):
+    assert admin(infakt_emulator, "POST", "/account", json={"postal_package": True}).json()["postal_package"]
+    assert infakt_emulator.account.postal_package is True
+    routes = admin(infakt_emulator, "GET", "/").json()["routes"]
+    assert "POST /_emulator/faults" in routes
+    assert "POST /_emulator/reset" in routes
+    bad = admin(infakt_emulator, "POST", "/account", data=b"[1]")
+    assert (bad.status_code, bad.json()) == (400, {"error": "Request body must be a JSON object."})
+
+
+def test_web_page_for_invoice_links(infakt_emulator):
+    page = requests.get(infakt_emulator.url + "/app/invoices/1", timeout=10)
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "Faktura 1/" in page.text
+    assert requests.get(infakt_emulator.url + "/app/invoices/99", timeout=10).status_code == 404
+
+
+def test_connection_helper_shapes(infakt_emulator):
+    v3conn = infakt_emulator.connection()
+    assert v3conn["host"] == infakt_emulator.url + "/api/v3"
+    assert v3conn["extra"]["api_version"] == "v3"
+    v2 = infakt_emulator.connection(api_version="v2", format="xml", auth="xauth")
+    assert (v2["host"], v2["extra"]["format"]) == (infakt_emulator.url + "/api/v2", "xml")
+    assert {"xauth_username", "xauth_password"} <= set(v2["extra"])
+    assert "oauth_token" not in v2["extra"]
+    import pytest
+
+    with pytest.raises(ValueError, match="format='yaml' is not one of 'json', 'xml'"):
+        infakt_emulator.connection(api_version="v2", format="yaml")

@@ -1,0 +1,145 @@
+"""Faults on demand, from Python and over the admin route."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from airflow_provider_infakt.testing import InfaktEmulator
+from airflow_provider_infakt.testing.faults import Fault
+
+from .helpers import v2_get, v3
+
+EMAIL = "/invoices/1/deliver_via_email.json"
+
+
+@pytest.fixture
+def conn(infakt_emulator):
+    return infakt_emulator.connection()
+
+
+def deliver(conn):
+    return v3(conn, "POST", EMAIL, json={"print_type": "copy"})
+
+
+def test_status_for_the_next_k_requests(infakt_emulator, conn):
+    infakt_emulator.fault("v3.deliver_via_email", status=503, times=2, retry_after=7)
+    first, second, third = deliver(conn), deliver(conn), deliver(conn)
+    assert [first.status_code, second.status_code, third.status_code] == [503, 503, 202]
+    assert first.headers["Retry-After"] == "7"
+    assert first.json() == {"error": "Emulated fault: HTTP 503"}
+    assert len(infakt_emulator.deliveries) == 1
+    assert [r.status for r in infakt_emulator.requests] == [503, 503, 202]
+
+
+def test_fault_only_hits_matching_routes(infakt_emulator, conn):
+    infakt_emulator.fault("v3.deliver_*", status=500, times=None)
+    assert v3(conn, "GET", "/invoices/1.json").status_code == 200
+    assert [deliver(conn).status_code for _ in range(3)] == [500, 500, 500]
+    infakt_emulator.clear_faults()
+    assert deliver(conn).status_code == 202
+
+
+def test_v2_fault_answers_in_the_routes_format(infakt_emulator):
+    infakt_emulator.fault("v2.deliver", status=429, retry_after="2")
+    v2 = infakt_emulator.connection(api_version="v2", format="xml")
+    response = v2_get(v2, "/invoices/deliver.xml?type=mail&doc_type=org&id=1")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "2"
+    assert b"<message>Emulated fault: HTTP 429</message>" in response.content
+
+
+def test_custom_body(infakt_emulator, conn):
+    infakt_emulator.fault("v3.invoice", status=502, body="<html>Bad gateway</html>")
+    response = v3(conn, "GET", "/invoices/1.json")
+    assert (response.status_code, response.text) == (502, "<html>Bad gateway</html>")
+
+
+def test_latency(infakt_emulator, conn):
+    infakt_emulator.fault("v3.invoice", latency=0.3)
+    started = time.monotonic()
+    assert v3(conn, "GET", "/invoices/1.json").status_code == 200
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    v3(conn, "GET", "/invoices/1.json")
+    assert time.monotonic() - started < 0.3
+
+
+def test_drop_before_processing_records_nothing(infakt_emulator, conn):
+    infakt_emulator.fault("v3.deliver_via_email", drop="before")
+    with pytest.raises(requests.ConnectionError):
+        deliver(conn)
+    assert infakt_emulator.deliveries == []
+    assert infakt_emulator.invoice(1)["status"] == "draft"
+    assert infakt_emulator.requests[-1].status is None
+
+
+def test_drop_after_processing_records_the_delivery(infakt_emulator, conn):
+    infakt_emulator.fault("v3.deliver_via_email", drop="after")
+    with pytest.raises(requests.ConnectionError):
+        deliver(conn)
+    assert [d.invoice_id for d in infakt_emulator.deliveries] == [1]
+    assert infakt_emulator.invoice(1)["status"] == "sent"
+    assert infakt_emulator.requests[-1].status is None
+
+
+def test_drop_after_on_v2_deliver(infakt_emulator):
+    infakt_emulator.fault("v2.deliver", drop="after")
+    v2 = infakt_emulator.connection(api_version="v2")
+    with pytest.raises(requests.ConnectionError):
+        v2_get(v2, "/invoices/deliver.json?type=mail&doc_type=org&id=2")
+    assert [d.invoice_id for d in infakt_emulator.deliveries] == [2]
+
+
+def test_redirect(infakt_emulator, conn):
+    infakt_emulator.fault("v3.invoice", redirect_to="http://127.0.0.2:9/elsewhere")
+    response = v3(conn, "GET", "/invoices/1.json", allow_redirects=False)
+    assert (response.status_code, response.headers["Location"]) == (307, "http://127.0.0.2:9/elsewhere")
+
+
+def test_faults_over_the_admin_route(infakt_emulator, conn):
+    base = infakt_emulator.url + "/_emulator/faults"
+    created = requests.post(
+        base, json={"route": "v3.*", "status": 503, "times": 1, "retry_after": 3}, timeout=5
+    )
+    assert created.status_code == 201
+    assert created.json()["retry_after"] == "3"
+    assert [f["route"] for f in requests.get(base, timeout=5).json()["faults"]] == ["v3.*"]
+    assert deliver(conn).status_code == 503
+    assert requests.get(base, timeout=5).json()["faults"] == []
+    requests.post(base, json={"route": "v3.*", "drop": "after"}, timeout=5)
+    with pytest.raises(requests.ConnectionError):
+        deliver(conn)
+    assert len(infakt_emulator.deliveries) == 1
+    requests.post(base, json={"route": "*", "status": 500, "times": None}, timeout=5)
+    assert requests.delete(base, timeout=5).json() == {"faults": []}
+    assert deliver(conn).status_code == 202
+    bad = requests.post(base, json={"route": "*", "drop": "sideways"}, timeout=5)
+    assert bad.status_code == 400
+    assert "drop='sideways' is not one of" in bad.json()["error"]
+    assert requests.post(base, json={"status": 500}, timeout=5).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"status": 503, "drop": "after"}, "not status and drop"),
+        ({}, "needs status, drop, redirect_to or latency"),
+        ({"status": 99}, "status=99 is not an HTTP status code"),
+        ({"status": 500, "times": 0}, "times=0 must be at least 1"),
+        ({"latency": -1.0}, "latency=-1.0 must not be negative"),
+    ],
+)
+def test_fault_validation(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Fault(route="*", **kwargs)
+
+
+def test_emulators_are_independent():
+    with InfaktEmulator() as one, InfaktEmulator() as two:
+        one.fault("*", status=500, times=None)
+        conn = two.connection()
+        assert v3(conn, "GET", "/invoices/1.json").status_code == 200
+        assert one.port != two.port

@@ -1,0 +1,175 @@
+"""API v3: reads, lists, deliveries, payment, API-key auth and scopes."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import v3
+
+
+@pytest.fixture
+def conn(infakt_emulator):
+    return infakt_emulator.connection(api_version="v3")
+
+
+@pytest.fixture
+def readonly(infakt_emulator):
+    return infakt_emulator.connection(api_version="v3", scope="read")
+
+
+def test_read_by_id_and_by_uuid(conn):
+    by_id = v3(conn, "GET", "/invoices/2.json")
+    assert by_id.status_code == 200
+    invoice = by_id.json()
+    assert (invoice["id"], invoice["status"]) == (2, "draft")
+    by_uuid = v3(conn, "GET", f"/invoices/{invoice['uuid']}.json")
+    assert by_uuid.json() == invoice
+    assert "email" not in str(invoice)
+
+
+def test_read_unknown_is_404_and_wrong_suffix_406(conn):
+    assert v3(conn, "GET", "/invoices/999.json").json() == {"error": "Invoice not found."}
+    assert v3(conn, "GET", "/invoices/999.json").status_code == 404
+    response = v3(conn, "GET", "/invoices/1.xml")
+    assert response.status_code == 406
+    assert "JSON only" in response.json()["error"]
+
+
+def test_list_offset_limit_and_links(conn):
+    first = v3(conn, "GET", "/invoices.json", params={"offset": 0, "limit": 4}).json()
+    assert [e["id"] for e in first["entities"]] == [1, 2, 3, 4]
+    assert first["metainfo"]["count"] == 4
+    assert first["metainfo"]["total_count"] == 6
+    assert first["metainfo"]["previous"] is None
+    assert first["metainfo"]["next"].endswith("/api/v3/invoices.json?offset=4&limit=4")
+    second = v3(conn, "GET", "/invoices.json", params={"offset": 4, "limit": 4}).json()
+    assert [e["id"] for e in second["entities"]] == [5, 6]
+    assert second["metainfo"]["next"] is None
+    assert second["metainfo"]["previous"].endswith("offset=0&limit=4")
+    assert v3(conn, "GET", "/invoices.json", params={"limit": 101}).status_code == 400
+
+
+def test_list_filters_and_order(infakt_emulator, conn):
+    infakt_emulator.mark_paid(2)
+    infakt_emulator.mark_paid(5)
+    paid = v3(conn, "GET", "/invoices.json", params={"q[status_eq]": "paid", "order": "id desc"}).json()
+    assert [e["id"] for e in paid["entities"]] == [5, 2]
+    cheap = v3(conn, "GET", "/invoices.json", params={"q[gross_price_lteq]": "24600"}).json()
+    assert [e["id"] for e in cheap["entities"]] == [1, 2]
+    named = v3(conn, "GET", "/invoices.json", params={"q[client_company_name_cont]": "x"})
+    assert named.status_code == 400
+    assert "Unknown filter" in named.json()["error"]
+    unpaid = v3(conn, "GET", "/invoices.json", params={"q[paid_date_null]": "true"}).json()
+    assert [e["id"] for e in unpaid["entities"]] == [1, 3, 4, 6]
+
+
+def test_deliver_via_email_is_202_empty_and_moves_status(infakt_emulator, conn):
+    response = v3(
+        conn, "POST", "/invoices/4/deliver_via_email.json", json={"print_type": "copy", "locale": "en"}
+    )
+    assert (response.status_code, response.content) == (202, b"")
+    (delivery,) = infakt_emulator.deliveries
+    assert (delivery.invoice_id, delivery.type, delivery.doc_type, delivery.api_version) == (
+        4,
+        "mail",
+        "KOPIA",
+        "v3",
+    )
+    assert delivery.recipient is None
+    assert delivery.address == infakt_emulator.invoice(4)["client_email"]
+    assert v3(conn, "GET", "/invoices/4.json").json()["status"] == "sent"
+
+
+def test_deliver_via_email_by_uuid_with_recipient(infakt_emulator, conn):
+    uuid = infakt_emulator.invoice(6)["uuid"]
+    body = {"print_type": "original_duplicate", "recipient": "ksiegowa@firma.example", "send_copy": True}
+    assert v3(conn, "POST", f"/invoices/{uuid}/deliver_via_email.json", json=body).status_code == 202
+    (delivery,) = infakt_emulator.deliveries
+    assert (delivery.invoice_id, delivery.doc_type, delivery.address) == (
+        6,
+        "d_org",
+        "ksiegowa@firma.example",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({}, {"print_type": ["can't be blank"]}),
+        (
+            {"print_type": "kopia"},
+            {
+                "print_type": [
+                    "is not included in the list (original, copy, "
+                    "original_duplicate, copy_duplicate, duplicate, regular)"
+                ]
+            },
+        ),
+        ({"print_type": "copy", "locale": "de"}, {"locale": ["is not included in the list (pl, en, pe)"]}),
+        ({"print_type": "copy", "recipient": "nope"}, {"recipient": ["is not an e-mail address"]}),
+        ({"print_type": "copy", "send_copy": "yes"}, {"send_copy": ["must be true or false"]}),
+    ],
+)
+def test_deliver_via_email_validation_is_422(infakt_emulator, conn, body, errors):
+    response = v3(conn, "POST", "/invoices/1/deliver_via_email.json", json=body)
+    assert response.status_code == 422
+    assert response.json() == {"errors": errors}
+    assert infakt_emulator.deliveries == []
+
+
+def test_deliver_via_email_without_address_is_422(infakt_emulator, conn):
+    response = v3(conn, "POST", "/invoices/6/deliver_via_email.json", json={"print_type": "original"})
+    assert response.status_code == 422
+    assert "no e-mail address" in response.json()["error"]
+    assert infakt_emulator.deliveries == []
+
+
+def test_malformed_body_is_400(conn):
+    response = v3(conn, "POST", "/invoices/1/deliver_via_email.json", data=b"{nope")
+    assert (response.status_code, response.json()) == (400, {"error": "Request body is not valid JSON."})
+
+
+def test_deliver_via_post_needs_a_package(infakt_emulator, conn):
+    response = v3(conn, "POST", "/invoices/1/deliver_via_post.json", json={})
+    assert response.status_code == 402
+    assert "Buy one" in response.json()["error"]
+    infakt_emulator.set_postal_package(True)
+    assert v3(conn, "POST", "/invoices/1/deliver_via_post.json", json={}).status_code == 202
+    assert [(d.type, d.doc_type) for d in infakt_emulator.deliveries] == [("post", "org")]
+
+
+def test_paid_sets_status_and_date(infakt_emulator, conn):
+    response = v3(conn, "POST", "/invoices/3/paid.json", json={"paid_date": "2026-11-20"})
+    assert (response.status_code, response.content) == (204, b"")
+    invoice = v3(conn, "GET", "/invoices/3.json").json()
+    assert (invoice["status"], invoice["paid_date"]) == ("paid", "2026-11-20")
+    bad = v3(conn, "POST", "/invoices/3/paid.json", json={"paid_date": "yesterday"})
+    assert bad.status_code == 422
+
+
+def test_missing_or_wrong_key_is_401(infakt_emulator, conn):
+    for key in (None, "wrong-key"):
+        headers = {} if key is None else {"X-inFakt-ApiKey": key}
+        for method, path in (("GET", "/invoices/1.json"), ("POST", "/invoices/1/deliver_via_email.json")):
+            response = v3(
+                {**conn, "password": ""}, method, path, headers=headers, json={"print_type": "copy"}
+            )
+            assert response.status_code == 401
+            assert "X-inFakt-ApiKey" in response.json()["error"]
+    assert infakt_emulator.deliveries == []
+
+
+def test_read_only_key_reads_but_cannot_send(infakt_emulator, readonly):
+    assert v3(readonly, "GET", "/invoices/1.json").status_code == 200
+    for action in ("deliver_via_email", "deliver_via_post", "paid"):
+        response = v3(readonly, "POST", f"/invoices/1/{action}.json", json={"print_type": "copy"})
+        assert response.status_code == 403
+        assert "api:invoices:write" in response.json()["error"]
+    assert infakt_emulator.deliveries == []
+    assert infakt_emulator.invoice(1)["status"] == "draft"
+
+
+def test_unknown_action_and_wrong_method(conn):
+    assert v3(conn, "POST", "/invoices/1/deliver_via_fax.json", json={}).status_code == 404
+    assert v3(conn, "GET", "/invoices/1/deliver_via_email.json").status_code == 405
+    assert v3(conn, "DELETE", "/invoices/1.json").status_code == 405
