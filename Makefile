@@ -2,13 +2,15 @@
 # Everything is installed into .venv by these targets; nothing is needed by hand but python3.
 
 AIRFLOW_VERSION ?= 3.3.2
+# The oldest Airflow this provider supports; `make test-floor` runs the suite on it in its own venv.
+AIRFLOW_FLOOR ?= 2.10.5
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-airflow-$(AIRFLOW_VERSION)
 PYTEST_ARGS ?=
 
-.PHONY: venv test lint demo bench clean
+.PHONY: venv test test-floor lint demo bench clean
 
 venv: $(STAMP)
 
@@ -23,6 +25,12 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+test-floor:
+	$(MAKE) test VENV=.venv-floor AIRFLOW_VERSION=$(AIRFLOW_FLOOR)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/import_cost.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check airflow_provider_infakt tests benchmarks
 	$(BIN)/ruff format --check airflow_provider_infakt tests benchmarks
@@ -32,4 +40,4 @@ demo: $(STAMP)
 	@echo "make demo arrives with the deliver operator (issue 4)."
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-floor .pytest_cache .mypy_cache .ruff_cache

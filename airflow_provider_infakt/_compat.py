@@ -1,0 +1,59 @@
+"""Where Airflow 2 (2.10+) and Airflow 3 keep things: the only module that knows.
+
+Everything else imports Airflow's base classes, configuration, secret masking and exceptions from
+here. Airflow 3 puts the authoring interface in ``airflow.sdk``; Airflow 2 in ``airflow.models`` and
+friends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:  # Airflow 3
+    from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+    from airflow.sdk.log import mask_secret as _mask_secret
+
+    AIRFLOW_V3 = True
+except ImportError:  # Airflow 2.10+
+    from airflow.exceptions import (  # type: ignore[no-redef]
+        AirflowException,
+        AirflowFailException,
+        AirflowSkipException,
+    )
+    from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
+    from airflow.models import BaseOperator  # type: ignore[no-redef,attr-defined]
+    from airflow.models.baseoperatorlink import BaseOperatorLink  # type: ignore[no-redef]
+    from airflow.sensors.base import BaseSensorOperator  # type: ignore[no-redef]
+    from airflow.utils.log.secrets_masker import mask_secret as _mask_secret  # type: ignore[no-redef]
+
+    AIRFLOW_V3 = False
+
+
+def mask_secret(secret: str | None, name: str | None = None) -> None:
+    """Register ``secret`` with Airflow's secrets masker so that logs show ``***`` instead."""
+    if secret:
+        _mask_secret(secret, name)
+
+
+def get_conf_value(section: str, key: str, fallback: Any = None) -> Any:
+    """A configuration value, read lazily (importing configuration at module level is not free)."""
+    try:
+        from airflow.sdk.configuration import conf
+    except ImportError:  # Airflow 2
+        from airflow.configuration import conf  # type: ignore[no-redef]
+    return conf.get(section, key, fallback=fallback)
+
+
+__all__ = [
+    "AIRFLOW_V3",
+    "AirflowException",
+    "AirflowFailException",
+    "AirflowSkipException",
+    "BaseHook",
+    "BaseOperator",
+    "BaseOperatorLink",
+    "BaseSensorOperator",
+    "get_conf_value",
+    "mask_secret",
+]
