@@ -1,0 +1,224 @@
+"""AsyncInfaktClient: the asyncio client, over ``httpx.AsyncClient``.
+
+Same protocol module, same retry policy (:func:`.policy.exchange`) as :class:`~.client.InfaktClient`;
+only the transport differs. It never blocks the event loop: waits use the injected async ``sleep``
+(``asyncio.sleep``), and OAuth signing is pure computation. ``httpx`` is imported when a client is
+created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random as _random
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, TypeVar
+
+from .auth import OAuth1Auth, Signer, XAuth
+from .client import declared_length, describe_exception, too_large
+from .policy import Failure, FailureKind, Response, Send, exchange
+from .protocol import (
+    Delivery,
+    Invoice,
+    InvoicePage,
+    Request,
+    build_deliver,
+    build_get_invoice,
+    build_list_invoices,
+    parse_deliver,
+    parse_invoice,
+    parse_invoice_list,
+)
+from .ratelimit import RateLimiter
+from .settings import ClientSettings
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["AsyncInfaktClient"]
+
+_T = TypeVar("_T")
+
+
+class AsyncInfaktClient:
+    """An asyncio inFakt client for one account (v2 or v3), usable from plain Python.
+
+    ``sleep`` (async), ``clock``, ``monotonic`` and ``random`` are injectable for tests;
+    ``http_client`` may be a prepared ``httpx.AsyncClient`` (it must not follow redirects). The xAuth
+    token is fetched once, under an ``asyncio.Lock``, and kept for the client's life. Use it as an async
+    context manager or await :meth:`aclose`.
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        random: Callable[[], float] = _random.random,
+    ) -> None:
+        import httpx
+
+        self.settings = settings
+        if http_client is None:
+            connect, read = settings.timeout
+            verify: ssl.SSLContext | bool = (
+                ssl.create_default_context(cafile=settings.verify)
+                if isinstance(settings.verify, str)
+                else settings.verify
+            )
+            http_client = httpx.AsyncClient(
+                timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
+                verify=verify,
+                follow_redirects=False,
+            )
+            self._owns_client = True
+        else:
+            self._owns_client = False
+        self._http = http_client
+        self._sleep = sleep
+        self._clock = clock
+        self._random = random
+        self._limiter = RateLimiter(settings.rate_limit, monotonic=monotonic) if settings.rate_limit else None
+        self._token: OAuth1Auth | None = None
+        self._token_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return (
+            f"AsyncInfaktClient(base_url={self.settings.base_url!r}, "
+            f"api_version={self.settings.api_version!r})"
+        )
+
+    # -- public calls ----------------------------------------------------------------------
+    async def deliver_invoice(
+        self,
+        invoice_id: int | str,
+        type: str,
+        doc_type: str,
+        recipient: str | None = None,
+        *,
+        locale: str | None = None,
+        send_copy: bool | None = None,
+    ) -> Delivery:
+        """As :meth:`.client.InfaktClient.deliver_invoice`: validated first, never resent once it may
+        have arrived (:class:`~.errors.InfaktUnknownOutcome`)."""
+        request = build_deliver(self.settings, invoice_id, type, doc_type, recipient, locale, send_copy)
+        return await self._call(request, parse_deliver)
+
+    async def get_invoice(self, invoice_id: int | str) -> Invoice:
+        """Read one invoice (by numeric id, or on v3 also by uuid)."""
+        return await self._call(build_get_invoice(self.settings, invoice_id), parse_invoice)
+
+    async def list_invoices(
+        self, *, status: str | None = None, page_size: int = 25, cursor: int | None = None
+    ) -> InvoicePage:
+        """Read one page of invoices; pass the previous page's ``next_cursor`` as ``cursor``."""
+        request = build_list_invoices(self.settings, status=status, page_size=page_size, cursor=cursor)
+        return await self._call(request, parse_invoice_list)
+
+    def iter_invoices(self, *, status: str | None = None, page_size: int = 100) -> AsyncIterator[Invoice]:
+        """Yield every invoice (``async for``), optionally with a normalized ``status``; arguments are
+        validated at once, pages fetched lazily."""
+        build_list_invoices(self.settings, status=status, page_size=page_size)  # validate now
+        return self._iterate(status, page_size)
+
+    async def _iterate(self, status: str | None, page_size: int) -> AsyncIterator[Invoice]:
+        cursor: int | None = None
+        while True:
+            page = await self.list_invoices(status=status, page_size=page_size, cursor=cursor)
+            for invoice in page.invoices:
+                yield invoice
+            if page.next_cursor is None or (cursor is not None and page.next_cursor <= cursor):
+                return
+            cursor = page.next_cursor
+
+    async def aclose(self) -> None:
+        """Close the HTTP client (if this client created it)."""
+        if self._owns_client:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncInfaktClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # -- machinery -------------------------------------------------------------------------
+    async def _call(
+        self, request: Request, parse: Callable[[Request, int, Mapping[str, str], bytes], _T]
+    ) -> _T:
+        signer = await self._signer()
+        response = await self._run(request, signer.sign)
+        return parse(request, response.status, response.headers, response.body)
+
+    async def _signer(self) -> Signer:
+        auth = self.settings.auth
+        if not isinstance(auth, XAuth):
+            return auth
+        async with self._token_lock:
+            if self._token is None:
+                request = auth.exchange_request(self.settings.base_url, user_agent=self.settings.user_agent)
+                response = await self._run(request, auth.sign)
+                self._token = auth.parse_exchange(request, response.status, response.headers, response.body)
+            return self._token
+
+    async def _run(self, request: Request, sign: Callable[[Request], Request]) -> Response:
+        conversation = exchange(
+            self.settings, request, sign, limiter=self._limiter, now=self._clock, random=self._random
+        )
+        answer: Response | Failure | None = None
+        try:
+            while True:
+                action = conversation.send(answer)
+                if isinstance(action, Send):
+                    answer = await self._send(action.request)
+                else:
+                    await self._sleep(action.seconds)
+                    answer = None
+        except StopIteration as stop:
+            result: Response = stop.value
+            return result
+
+    async def _send(self, request: Request) -> Response | Failure:
+        import httpx
+
+        limit = self.settings.max_response_bytes
+        try:
+            async with self._http.stream(
+                request.method, request.full_url, content=request.body, headers=list(request.headers)
+            ) as answer:
+                length = declared_length(answer.headers)
+                if length is not None and length > limit:
+                    raise too_large(answer.status_code, limit, request.route)
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in answer.aiter_bytes():
+                    size += len(chunk)
+                    if size > limit:
+                        raise too_large(answer.status_code, limit, request.route)
+                    chunks.append(chunk)
+                return Response(answer.status_code, answer.headers, b"".join(chunks))
+        except httpx.TransportError as exc:
+            return Failure(_classify(exc), describe_exception(exc))
+
+
+def _classify(exc: BaseException) -> FailureKind:
+    """Where an httpx exception happened: before anything was sent, after, or beyond repair."""
+    import httpx
+
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLError):
+            return "fatal"
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)):
+        return "connect"
+    if isinstance(exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError)):
+        return "fatal"
+    return "sent"

@@ -1,0 +1,249 @@
+"""Credentials and request signing: v3 API key, v2 OAuth 1.0a (HMAC-SHA1), v2 xAuth token exchange.
+
+Every credentials class hides its secrets in ``repr`` and ``str``. Signing is pure computation on a
+:class:`~.protocol.Request`: it returns a copy with the credential in a header (never in the URL).
+oauthlib is imported only when something is signed.
+
+xAuth: :meth:`XAuth.exchange_request` builds the signed ``POST {root}/oauth/access_token`` (root = the
+base URL without ``/api/v2``) with the form body ``x_auth_username``, ``x_auth_password``,
+``x_auth_mode=client_auth``, signed with the consumer key and secret only;
+:meth:`XAuth.parse_exchange` turns the form-encoded ``oauth_token=...&oauth_token_secret=...`` answer
+into an :class:`OAuth1Auth`. The clients run that exchange once and keep the token for their life.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Callable, Mapping
+from typing import Protocol, TypeAlias
+
+from .errors import InfaktConfigError, InfaktProtocolError
+from .protocol import Request, error_for
+
+__all__ = ["API_KEY_HEADER", "ApiKeyAuth", "Auth", "OAuth1Auth", "Signer", "XAuth"]
+
+#: The v3 authentication header.
+API_KEY_HEADER = "X-inFakt-ApiKey"
+_HIDDEN = "'***'"
+
+
+class Signer(Protocol):
+    """Anything that puts credentials on a request."""
+
+    def sign(self, request: Request) -> Request:
+        """A copy of ``request`` carrying the credentials."""
+        ...
+
+
+def _require(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise InfaktConfigError(f"{name} must be a non-empty string")
+    if any(ch in value for ch in "\r\n"):
+        raise InfaktConfigError(f"{name} must not contain line breaks")
+    return value
+
+
+class ApiKeyAuth:
+    """A v3 API key, sent as the ``X-inFakt-ApiKey`` header. ``repr`` never shows the key."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: str) -> None:
+        self._key = _require("API key", key)
+
+    def sign(self, request: Request) -> Request:
+        """A copy of ``request`` carrying the API key header."""
+        return request.with_header(API_KEY_HEADER, self._key)
+
+    def __repr__(self) -> str:
+        return f"ApiKeyAuth(key={_HIDDEN})"
+
+    __str__ = __repr__
+
+
+class OAuth1Auth:
+    """A v2 OAuth 1.0a identity: consumer key/secret and access token/secret, signing with HMAC-SHA1.
+
+    ``nonce`` and ``timestamp`` factories may be given to make signatures reproducible in tests.
+    ``repr`` shows only the consumer key.
+    """
+
+    __slots__ = ("_consumer_key", "_consumer_secret", "_nonce", "_timestamp", "_token", "_token_secret")
+
+    def __init__(
+        self,
+        consumer_key: str,
+        consumer_secret: str,
+        token: str | None,
+        token_secret: str | None,
+        *,
+        nonce: Callable[[], str] | None = None,
+        timestamp: Callable[[], str] | None = None,
+    ) -> None:
+        self._consumer_key = _require("consumer key", consumer_key)
+        self._consumer_secret = _require("consumer secret", consumer_secret)
+        if (token is None) != (token_secret is None):
+            raise InfaktConfigError("give both the OAuth token and token secret, or neither")
+        self._token = _require("OAuth token", token) if token is not None else None
+        self._token_secret = (
+            _require("OAuth token secret", token_secret) if token_secret is not None else None
+        )
+        self._nonce = nonce
+        self._timestamp = timestamp
+
+    @property
+    def consumer_key(self) -> str:
+        """The consumer (application) key; not a secret."""
+        return self._consumer_key
+
+    @property
+    def has_token(self) -> bool:
+        """True when an access token is present (False for consumer-only signing, as xAuth uses)."""
+        return self._token is not None
+
+    def sign(self, request: Request) -> Request:
+        """A copy of ``request`` with an OAuth 1.0a ``Authorization`` header (HMAC-SHA1).
+
+        The signature covers the method, the URL with its query, and a form-encoded body if the request
+        has one with ``Content-Type: application/x-www-form-urlencoded``.
+        """
+        import oauthlib.oauth1
+
+        client = oauthlib.oauth1.Client(
+            self._consumer_key,
+            client_secret=self._consumer_secret,
+            resource_owner_key=self._token,
+            resource_owner_secret=self._token_secret,
+            signature_method=oauthlib.oauth1.SIGNATURE_HMAC_SHA1,
+            signature_type=oauthlib.oauth1.SIGNATURE_TYPE_AUTH_HEADER,
+            nonce=self._nonce() if self._nonce else None,
+            timestamp=self._timestamp() if self._timestamp else None,
+        )
+        content_type = request.header("Content-Type") or ""
+        body: str | None = None
+        headers: dict[str, str] = {}
+        if request.body is not None:
+            body = request.body.decode("utf-8")
+            if content_type:
+                headers["Content-Type"] = content_type
+        uri, signed_headers, _ = client.sign(
+            request.full_url,
+            http_method=request.method,  # type: ignore[arg-type]
+            body=body,
+            headers=headers,
+        )
+        if uri != request.full_url:  # oauthlib only changes the URI for query-string signing
+            raise InfaktConfigError("OAuth signing changed the URL; signatures must go in the header")
+        return request.with_header("Authorization", signed_headers["Authorization"])
+
+    def __repr__(self) -> str:
+        token = _HIDDEN if self._token is not None else "None"
+        return (
+            f"OAuth1Auth(consumer_key={self._consumer_key!r}, consumer_secret={_HIDDEN}, "
+            f"token={token}, token_secret={token})"
+        )
+
+    __str__ = __repr__
+
+
+class XAuth:
+    """v2 xAuth credentials: consumer key/secret plus the account's username and password, exchanged
+    once for an access token pair. ``repr`` shows the consumer key only."""
+
+    __slots__ = ("_consumer", "_password", "_username")
+
+    def __init__(
+        self,
+        consumer_key: str,
+        consumer_secret: str,
+        username: str,
+        password: str,
+        *,
+        nonce: Callable[[], str] | None = None,
+        timestamp: Callable[[], str] | None = None,
+    ) -> None:
+        self._consumer = OAuth1Auth(
+            consumer_key, consumer_secret, None, None, nonce=nonce, timestamp=timestamp
+        )
+        self._username = _require("xAuth username", username)
+        self._password = _require("xAuth password", password)
+
+    @property
+    def consumer_key(self) -> str:
+        """The consumer (application) key; not a secret."""
+        return self._consumer.consumer_key
+
+    def sign(self, request: Request) -> Request:
+        """A copy of ``request`` signed with the consumer key and secret only (no token), as the xAuth
+        exchange must be."""
+        return self._consumer.sign(request)
+
+    def exchange_request(self, base_url: str, *, user_agent: str = "airflow-provider-infakt") -> Request:
+        """The xAuth request, unsigned: ``POST {root}/oauth/access_token`` with a form body.
+
+        ``root`` is ``base_url`` without its ``/api/v2`` (or ``/v2``) suffix. Sign it with :meth:`sign`
+        (just before each send: every attempt needs a fresh nonce). The request is idempotent (asking
+        for a token again does nothing in the world) and its route is ``oauth.access_token``.
+        """
+        from .settings import oauth_root
+
+        body = urllib.parse.urlencode(
+            [
+                ("x_auth_username", self._username),
+                ("x_auth_password", self._password),
+                ("x_auth_mode", "client_auth"),
+            ]
+        ).encode("ascii")
+        request = Request(
+            method="POST",
+            url=oauth_root(base_url) + "/oauth/access_token",
+            headers=(
+                ("Accept", "application/x-www-form-urlencoded"),
+                ("User-Agent", user_agent),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ),
+            body=body,
+            idempotent=True,
+            route="oauth.access_token",
+            api_version="v2",
+            format="json",
+        )
+        return request
+
+    def parse_exchange(
+        self, request: Request, status: int, headers: Mapping[str, str], body: bytes
+    ) -> OAuth1Auth:
+        """The :class:`OAuth1Auth` (consumer plus the new token) from the exchange's answer, or raise:
+        :class:`~.errors.InfaktAuthError` for 401 (wrong login or signature), the status's error class
+        for other errors, :class:`~.errors.InfaktProtocolError` for an answer without a token pair."""
+        if not 200 <= status < 300:
+            raise error_for(request, status, headers, body)
+        fields = dict(urllib.parse.parse_qsl(body.decode("utf-8", errors="replace").strip()))
+        token, secret = fields.get("oauth_token"), fields.get("oauth_token_secret")
+        if not token or not secret:
+            raise InfaktProtocolError(
+                f"HTTP {status} from {request.route}: the answer holds no oauth_token and "
+                f"oauth_token_secret ({len(body)} bytes, fields: {sorted(fields) or 'none'})",
+                status=status,
+            )
+        consumer = self._consumer
+        return OAuth1Auth(
+            consumer.consumer_key,
+            consumer._consumer_secret,
+            token,
+            secret,
+            nonce=consumer._nonce,
+            timestamp=consumer._timestamp,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"XAuth(consumer_key={self.consumer_key!r}, consumer_secret={_HIDDEN}, "
+            f"username={_HIDDEN}, password={_HIDDEN})"
+        )
+
+    __str__ = __repr__
+
+
+#: Any credentials a :class:`~.settings.ClientSettings` accepts.
+Auth: TypeAlias = "ApiKeyAuth | OAuth1Auth | XAuth"

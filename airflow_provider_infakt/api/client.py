@@ -1,0 +1,262 @@
+"""InfaktClient: the synchronous client, over a keep-alive ``requests.Session``.
+
+It only moves bytes: requests come from :mod:`.protocol`, the retry policy from :mod:`.policy`.
+Redirects are never followed by ``requests`` itself (credentials must not reach another host), the
+response size is capped while reading, and plain HTTP is refused for non-loopback hosts (see
+:class:`~.settings.ClientSettings`). ``requests`` is imported when a client is created.
+"""
+
+from __future__ import annotations
+
+import random as _random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .auth import OAuth1Auth, Signer, XAuth
+from .errors import InfaktResponseTooLargeError, redact_text
+from .policy import Failure, FailureKind, Response, Send, exchange
+from .protocol import (
+    Delivery,
+    Invoice,
+    InvoicePage,
+    Request,
+    build_deliver,
+    build_get_invoice,
+    build_list_invoices,
+    header_value,
+    parse_deliver,
+    parse_invoice,
+    parse_invoice_list,
+)
+from .ratelimit import RateLimiter
+from .settings import ClientSettings
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["InfaktClient", "describe_exception"]
+
+_T = TypeVar("_T")
+_CHUNK = 64 * 1024
+
+
+def describe_exception(exc: BaseException) -> str:
+    """A short, safe description of a transport exception: class name and message, e-mail addresses
+    masked, cut to 300 characters (library messages may quote the URL with its query)."""
+    text = redact_text(f"{type(exc).__name__}: {exc}")
+    return text if len(text) <= 300 else text[:300] + "..."
+
+
+def _keep_headers(request: Any) -> Any:
+    """A no-op requests auth: passing it stops requests from adding credentials from ~/.netrc."""
+    return request
+
+
+def too_large(status: int, limit: int, route: str) -> InfaktResponseTooLargeError:
+    """The error for a body over ``limit`` bytes."""
+    return InfaktResponseTooLargeError(
+        f"HTTP {status} from {route}: the response is larger than the {limit}-byte cap; reading stopped",
+        status=status,
+        limit=limit,
+    )
+
+
+def declared_length(headers: Mapping[str, str]) -> int | None:
+    """The Content-Length header as an int, or None."""
+    value = header_value(headers, "Content-Length")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class InfaktClient:
+    """A synchronous inFakt client for one account (v2 or v3), usable from plain Python.
+
+    ``sleep``, ``clock`` (Unix time, for HTTP-date ``Retry-After``), ``monotonic`` (rate limiter) and
+    ``random`` (backoff jitter) are injectable for tests; ``session`` may be a prepared
+    ``requests.Session``. The client is thread-safe as far as ``requests.Session`` is; the xAuth token
+    is fetched once, under a lock, and kept for the client's life. Use it as a context manager or call
+    :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        random: Callable[[], float] = _random.random,
+    ) -> None:
+        import requests
+
+        self.settings = settings
+        self._session = session if session is not None else requests.Session()
+        self._owns_session = session is None
+        self._sleep = sleep
+        self._clock = clock
+        self._random = random
+        self._limiter = RateLimiter(settings.rate_limit, monotonic=monotonic) if settings.rate_limit else None
+        self._token: OAuth1Auth | None = None
+        self._token_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"InfaktClient(base_url={self.settings.base_url!r}, api_version={self.settings.api_version!r})"
+
+    # -- public calls ----------------------------------------------------------------------
+    def deliver_invoice(
+        self,
+        invoice_id: int | str,
+        type: str,
+        doc_type: str,
+        recipient: str | None = None,
+        *,
+        locale: str | None = None,
+        send_copy: bool | None = None,
+    ) -> Delivery:
+        """Make inFakt deliver one invoice (by e-mail or post) and return what was delivered.
+
+        Arguments are validated first (:class:`~.errors.InfaktValidationError`, nothing sent). The
+        request is never resent once it may have arrived: an unknown result raises
+        :class:`~.errors.InfaktUnknownOutcome`. Error answers raise their :class:`~.errors.InfaktAPIError`.
+        """
+        request = build_deliver(self.settings, invoice_id, type, doc_type, recipient, locale, send_copy)
+        return self._call(request, parse_deliver)
+
+    def get_invoice(self, invoice_id: int | str) -> Invoice:
+        """Read one invoice (by numeric id, or on v3 also by uuid)."""
+        return self._call(build_get_invoice(self.settings, invoice_id), parse_invoice)
+
+    def list_invoices(
+        self, *, status: str | None = None, page_size: int = 25, cursor: int | None = None
+    ) -> InvoicePage:
+        """Read one page of invoices, optionally only those with a normalized ``status``; pass the
+        previous page's ``next_cursor`` as ``cursor`` for the next one."""
+        request = build_list_invoices(self.settings, status=status, page_size=page_size, cursor=cursor)
+        return self._call(request, parse_invoice_list)
+
+    def iter_invoices(self, *, status: str | None = None, page_size: int = 100) -> Iterator[Invoice]:
+        """Yield every invoice (optionally with a normalized ``status``), fetching pages lazily."""
+        build_list_invoices(self.settings, status=status, page_size=page_size)  # validate now
+        return self._iterate(status, page_size)
+
+    def _iterate(self, status: str | None, page_size: int) -> Iterator[Invoice]:
+        cursor: int | None = None
+        while True:
+            page = self.list_invoices(status=status, page_size=page_size, cursor=cursor)
+            yield from page.invoices
+            if page.next_cursor is None or (cursor is not None and page.next_cursor <= cursor):
+                return
+            cursor = page.next_cursor
+
+    def close(self) -> None:
+        """Close the HTTP session (if this client created it)."""
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> InfaktClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- machinery -------------------------------------------------------------------------
+    def _call(self, request: Request, parse: Callable[[Request, int, Mapping[str, str], bytes], _T]) -> _T:
+        signer = self._signer()
+        response = self._run(request, signer.sign)
+        return parse(request, response.status, response.headers, response.body)
+
+    def _signer(self) -> Signer:
+        auth = self.settings.auth
+        if not isinstance(auth, XAuth):
+            return auth
+        with self._token_lock:
+            if self._token is None:
+                request = auth.exchange_request(self.settings.base_url, user_agent=self.settings.user_agent)
+                response = self._run(request, auth.sign)
+                self._token = auth.parse_exchange(request, response.status, response.headers, response.body)
+            return self._token
+
+    def _run(self, request: Request, sign: Callable[[Request], Request]) -> Response:
+        conversation = exchange(
+            self.settings, request, sign, limiter=self._limiter, now=self._clock, random=self._random
+        )
+        answer: Response | Failure | None = None
+        try:
+            while True:
+                action = conversation.send(answer)
+                if isinstance(action, Send):
+                    answer = self._send(action.request)
+                else:
+                    self._sleep(action.seconds)
+                    answer = None
+        except StopIteration as stop:
+            result: Response = stop.value
+            return result
+
+    def _send(self, request: Request) -> Response | Failure:
+        import requests
+
+        settings = self.settings
+        try:
+            answer = self._session.request(
+                request.method,
+                request.full_url,
+                data=request.body,
+                headers=dict(request.headers),
+                timeout=settings.timeout,
+                verify=settings.verify,
+                allow_redirects=False,
+                stream=True,
+                auth=_keep_headers,
+            )
+        except requests.exceptions.RequestException as exc:
+            return Failure(_classify(exc), describe_exception(exc))
+        try:
+            limit = settings.max_response_bytes
+            length = declared_length(answer.headers)
+            if length is not None and length > limit:
+                raise too_large(answer.status_code, limit, request.route)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in answer.iter_content(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise too_large(answer.status_code, limit, request.route)
+                chunks.append(chunk)
+            return Response(answer.status_code, answer.headers, b"".join(chunks))
+        except requests.exceptions.RequestException as exc:
+            return Failure("sent", describe_exception(exc))
+        finally:
+            answer.close()
+
+
+def _classify(exc: BaseException) -> FailureKind:
+    """Where a requests exception happened: before anything was sent, after, or beyond repair."""
+    import requests
+    import urllib3.exceptions
+
+    errors = requests.exceptions
+    if isinstance(exc, errors.SSLError):
+        return "fatal"
+    if isinstance(exc, (errors.ConnectTimeout, errors.ProxyError)):
+        return "connect"
+    if isinstance(exc, (errors.InvalidURL, errors.InvalidHeader, errors.MissingSchema, errors.InvalidSchema)):
+        return "fatal"
+    if isinstance(exc, errors.ConnectionError):
+        reason: object = exc.args[0] if exc.args else None
+        if isinstance(reason, urllib3.exceptions.MaxRetryError):
+            reason = reason.reason
+        if isinstance(
+            reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
+        ):
+            return "connect"
+        return "sent"
+    return "sent"

@@ -1,0 +1,342 @@
+"""One exception tree for everything that can go wrong when talking to inFakt.
+
+Every exception derives from :class:`InfaktError` and carries a ``retryable`` flag that answers one
+question: *may the very same request be sent again without risk of doing something twice, and with a
+chance of a different answer?*
+
+- :class:`InfaktAPIError` and its subclasses: inFakt answered with an error status. They carry the
+  status, the API's own message, v2's request echo, v3's validation ``errors`` and ``Retry-After``.
+- :class:`InfaktUnknownOutcome`: a delivery was sent but its result cannot be known (HTTP 500, 502,
+  504, a read timeout, a connection dropped after the request went out). Never resend it blindly.
+- :class:`InfaktConnectionError`: no connection could be made; nothing reached inFakt.
+- :class:`InfaktTransportError`: other I/O trouble (a redirect refused, a response too large, ...).
+- :class:`InfaktValidationError`: a value was refused on the client side, before any request.
+- :class:`InfaktConfigError`: the client settings are unusable (e.g. plain HTTP to a remote host).
+
+No exception message, ``repr`` or attribute holds an API key, OAuth secret or password. The v2
+request echo is stored with any e-mail address in it masked.
+
+This module imports nothing but the standard library.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Mapping, Sequence
+
+__all__ = [
+    "InfaktAPIError",
+    "InfaktAuthError",
+    "InfaktBadRequestError",
+    "InfaktConfigError",
+    "InfaktConnectionError",
+    "InfaktError",
+    "InfaktForbiddenError",
+    "InfaktLockedError",
+    "InfaktNotAcceptableError",
+    "InfaktNotFoundError",
+    "InfaktPaymentRequiredError",
+    "InfaktProtocolError",
+    "InfaktRateLimitedError",
+    "InfaktRedirectError",
+    "InfaktResponseTooLargeError",
+    "InfaktServerError",
+    "InfaktTransportError",
+    "InfaktUnknownOutcome",
+    "InfaktUnprocessableError",
+    "InfaktValidationError",
+    "error_class_for_status",
+    "mask_email",
+    "redact_request_echo",
+    "redact_text",
+]
+
+#: Query parameters whose values never appear in a message: personal data or credentials.
+_MASKED_PARAMS = frozenset({"recipient", "x_auth_username"})
+_SECRET_PARAMS = frozenset(
+    {"x_auth_password", "oauth_signature", "oauth_token", "oauth_token_secret", "oauth_consumer_key"}
+)
+_EMAIL_RE = re.compile(r"([A-Za-z0-9._%+\-']+)@([A-Za-z0-9.\-]+)")
+
+
+def mask_email(value: str) -> str:
+    """Return ``value`` with the local part of an e-mail address hidden: ``j***@example.com``.
+
+    A value without ``@`` keeps only its first character (``j***``); an empty value stays empty.
+    """
+    if not value:
+        return value
+    local, at, domain = value.rpartition("@")
+    if not at:
+        return value[0] + "***"
+    return (local[:1] or "") + "***@" + domain
+
+
+def redact_text(text: str) -> str:
+    """Mask e-mail addresses found anywhere in ``text`` (also percent-encoded in a query)."""
+    text = text.replace("%40", "@")
+    return _EMAIL_RE.sub(lambda m: m.group(1)[:1] + "***@" + m.group(2), text)
+
+
+def redact_request_echo(echo: str | None) -> str | None:
+    """Return v2's ``request`` echo (path and query) with personal data masked and secrets removed."""
+    if echo is None:
+        return None
+    path, question, query = echo.partition("?")
+    if not question:
+        return redact_text(path)
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    parts = []
+    for name, value in pairs:
+        if name in _SECRET_PARAMS:
+            parts.append(f"{name}=[redacted]")
+        elif name in _MASKED_PARAMS:
+            parts.append(f"{name}={mask_email(value)}")
+        else:
+            parts.append(f"{name}={redact_text(value)}")
+    return redact_text(path) + "?" + "&".join(parts)
+
+
+class InfaktError(Exception):
+    """Base class of every error raised by :mod:`airflow_provider_infakt.api`.
+
+    ``retryable`` is True when sending the same request again is safe and may succeed.
+    """
+
+    retryable: bool = False
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Keep every subclass picklable (Airflow may ship exceptions between processes)."""
+        return (_rebuild_error, (type(self), tuple(self.args), dict(self.__dict__)))
+
+
+def _rebuild_error(cls: type[InfaktError], args: tuple[object, ...], state: dict[str, object]) -> InfaktError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
+
+class InfaktConfigError(InfaktError, ValueError):
+    """The client settings cannot work (bad URL, plain HTTP to a remote host, unknown version...)."""
+
+
+class InfaktValidationError(InfaktError, ValueError):
+    """A value was refused before any request was made.
+
+    Attributes:
+        field: the name of the parameter (``doc_type``, ``recipient``, ...).
+        value: the refused value as shown in the message (masked for e-mail addresses).
+        allowed: the allowed values, when the field has a closed set; empty otherwise.
+        suggestion: the allowed value the refused one most likely meant, or None.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str,
+        value: object = None,
+        allowed: Sequence[str] = (),
+        suggestion: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+        self.allowed = tuple(allowed)
+        self.suggestion = suggestion
+
+
+class InfaktTransportError(InfaktError):
+    """The exchange with inFakt failed below the level of an HTTP answer, or its answer was unusable.
+
+    ``retryable`` says whether the same request may be sent again (set per instance).
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class InfaktConnectionError(InfaktTransportError):
+    """No connection to inFakt could be made: nothing was sent, so nothing happened there."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message, retryable=retryable)
+
+
+class InfaktRedirectError(InfaktTransportError):
+    """inFakt answered with a redirect that the client refuses to follow (credentials stay home)."""
+
+    def __init__(self, message: str, *, status: int, location: str | None) -> None:
+        super().__init__(message, retryable=False)
+        self.status = status
+        self.location = location
+
+
+class InfaktResponseTooLargeError(InfaktTransportError):
+    """The response body went over the configured size cap; reading was stopped."""
+
+    def __init__(self, message: str, *, status: int, limit: int) -> None:
+        super().__init__(message, retryable=False)
+        self.status = status
+        self.limit = limit
+
+
+class InfaktProtocolError(InfaktTransportError):
+    """inFakt answered with a success status but a body this client cannot understand."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message, retryable=False)
+        self.status = status
+
+
+class InfaktUnknownOutcome(InfaktError):
+    """A delivery was (or may have been) sent, but whether inFakt acted on it cannot be known.
+
+    Raised for a deliver answered with 500, 502 or 504, a read timeout, a connection dropped after the
+    request went out, or a success status with an unreadable body. The client never resends such a
+    request; the caller must find out (e.g. read the invoice) before trying again.
+
+    Attributes:
+        status: the HTTP status, when one came back; None for timeouts and dropped connections.
+        api_message: the API's own message, when one could be read.
+        route: the request's route name (``v2.deliver``, ``v3.deliver_via_email``...).
+    """
+
+    retryable = False
+
+    def __init__(
+        self, reason: str, *, route: str, status: int | None = None, api_message: str | None = None
+    ) -> None:
+        self.reason = reason
+        self.route = route
+        self.status = status
+        self.api_message = api_message
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        status = f"HTTP {self.status}" if self.status is not None else "no answer"
+        text = f"outcome unknown for {self.route} ({status}): {self.reason}"
+        if self.api_message:
+            text += f"; API said: {self.api_message}"
+        return text + ". The request was not resent: check the invoice before delivering it again."
+
+
+class InfaktAPIError(InfaktError):
+    """inFakt answered with an error status.
+
+    Attributes:
+        status: the HTTP status code.
+        api_message: the API's own message (v2 ``message``, v3 ``error``), or a description of what came
+            back when the body held none.
+        request_echo: v2's ``request`` echo (path and query), e-mail addresses masked; None on v3.
+        errors: v3 validation errors, ``{"field": ["text", ...]}``; empty when none were given.
+        retry_after: seconds to wait as the ``Retry-After`` header said, or None.
+        route: the request's route name, when known.
+    """
+
+    retryable = False
+
+    def __init__(
+        self,
+        status: int,
+        api_message: str,
+        *,
+        request_echo: str | None = None,
+        errors: Mapping[str, Sequence[str]] | None = None,
+        retry_after: float | None = None,
+        route: str | None = None,
+    ) -> None:
+        self.status = status
+        self.api_message = api_message
+        self.request_echo = redact_request_echo(request_echo)
+        self.errors: dict[str, list[str]] = {k: [str(t) for t in v] for k, v in (errors or {}).items()}
+        self.retry_after = retry_after
+        self.route = route
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        where = f" from {self.route}" if self.route else ""
+        text = f"HTTP {self.status}{where}: {self.api_message}"
+        if self.errors:
+            details = "; ".join(f"{field}: {', '.join(texts)}" for field, texts in self.errors.items())
+            text += f" ({redact_text(details)})"
+        if self.request_echo:
+            text += f" [request: {self.request_echo}]"
+        return text
+
+
+class InfaktBadRequestError(InfaktAPIError):
+    """HTTP 400: a parameter was missing or outside its set. Sending it again will not help."""
+
+
+class InfaktNotAcceptableError(InfaktBadRequestError):
+    """HTTP 406: the format suffix is not one the API serves (v3 is ``.json`` only)."""
+
+
+class InfaktUnprocessableError(InfaktAPIError):
+    """HTTP 422: inFakt understood the request but cannot do it (e.g. the client has no e-mail address)."""
+
+
+class InfaktAuthError(InfaktAPIError):
+    """HTTP 401: the credentials are missing or wrong (or an OAuth signature did not verify)."""
+
+
+class InfaktForbiddenError(InfaktAuthError):
+    """HTTP 403: the credentials are valid but not allowed to do this (scope, plan, blocked IP)."""
+
+
+class InfaktPaymentRequiredError(InfaktAPIError):
+    """HTTP 402: a plan limit was reached or the feature (e.g. postal delivery) is not paid for."""
+
+
+class InfaktNotFoundError(InfaktAPIError):
+    """HTTP 404: no such invoice (or no such endpoint)."""
+
+
+class InfaktLockedError(InfaktAPIError):
+    """HTTP 423: the resource is locked."""
+
+
+class InfaktRateLimitedError(InfaktAPIError):
+    """HTTP 429, or 503 from the request limiter: nothing was done; wait and try again."""
+
+    retryable = True
+
+
+class InfaktServerError(InfaktAPIError):
+    """HTTP 5xx on a request whose outcome does not matter (a read): it may be retried.
+
+    A deliver answered with 500, 502 or 504 raises :class:`InfaktUnknownOutcome` instead.
+    """
+
+    retryable = True
+
+
+_BY_STATUS: dict[int, type[InfaktAPIError]] = {
+    400: InfaktBadRequestError,
+    401: InfaktAuthError,
+    402: InfaktPaymentRequiredError,
+    403: InfaktForbiddenError,
+    404: InfaktNotFoundError,
+    406: InfaktNotAcceptableError,
+    422: InfaktUnprocessableError,
+    423: InfaktLockedError,
+    429: InfaktRateLimitedError,
+    503: InfaktRateLimitedError,
+}
+
+
+def error_class_for_status(status: int) -> type[InfaktAPIError]:
+    """Return the :class:`InfaktAPIError` subclass that stands for the HTTP ``status``.
+
+    Unlisted 4xx map to :class:`InfaktAPIError` itself (not retryable); other 5xx to
+    :class:`InfaktServerError`.
+    """
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status >= 500:
+        return InfaktServerError
+    return InfaktAPIError

@@ -1,0 +1,219 @@
+"""When to send again, how long to wait, and what to raise: the retry policy of both clients.
+
+The rules (docs/architecture.md, "When is it safe to send again?"):
+
+============================================  ===========================  ==========================
+what happened                                 read (idempotent)            deliver (not idempotent)
+============================================  ===========================  ==========================
+could not connect; nothing sent               retry with backoff           retry with backoff
+429, or 503                                   wait (Retry-After, capped,   same
+                                              else backoff) and retry
+500, 502, 504                                 retry with backoff           never resent:
+                                                                           InfaktUnknownOutcome
+read timeout / dropped after sending          retry with backoff           never resent:
+                                                                           InfaktUnknownOutcome
+TLS failure, bad URL                          fail now                     fail now
+any other status (2xx, 4xx, other 5xx)        answer (parse)               answer (parse)
+same-origin redirect                          follow (re-signed)           follow if 307/308
+cross-origin redirect                         refuse                       refuse
+============================================  ===========================  ==========================
+
+:func:`exchange` is the whole conversation as a generator of :class:`Send` and :class:`Sleep`
+actions: the sync client performs them with ``requests`` and ``time.sleep``, the async one with
+``httpx`` and ``asyncio.sleep``. The policy is written once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Generator, Mapping
+from typing import TYPE_CHECKING, Literal
+
+from .errors import (
+    InfaktConnectionError,
+    InfaktError,
+    InfaktRedirectError,
+    InfaktTransportError,
+    InfaktUnknownOutcome,
+)
+from .protocol import REDIRECT_STATUSES, UNKNOWN_OUTCOME_STATUSES, Request, follow_redirect, header_value
+from .protocol import parse_retry_after as _parse_retry_after
+
+if TYPE_CHECKING:
+    from .ratelimit import RateLimiter
+    from .settings import ClientSettings
+
+__all__ = [
+    "RATE_LIMITED_STATUSES",
+    "Action",
+    "Failure",
+    "FailureKind",
+    "Response",
+    "Send",
+    "Sleep",
+    "backoff_delay",
+    "exchange",
+    "failure_error",
+    "retry_delay_after_failure",
+    "retry_delay_after_response",
+]
+
+#: Statuses that mean "nothing was done, slow down".
+RATE_LIMITED_STATUSES = frozenset({429, 503})
+
+#: ``connect``: no connection was made, nothing was sent. ``sent``: the request may have reached
+#: inFakt but no (complete) answer came back. ``fatal``: retrying cannot help (TLS failure, bad URL).
+FailureKind = Literal["connect", "sent", "fatal"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Response:
+    """An HTTP answer as the transport read it."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """A transport failure, classified; ``detail`` is safe to show (no secrets, e-mails masked)."""
+
+    kind: FailureKind
+    detail: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Send:
+    """Action: send this (already signed) request and answer with a :class:`Response` or
+    :class:`Failure`."""
+
+    request: Request
+
+
+@dataclasses.dataclass(frozen=True)
+class Sleep:
+    """Action: wait this many seconds, then answer None."""
+
+    seconds: float
+
+
+Action = Send | Sleep
+
+
+def backoff_delay(settings: ClientSettings, retry: int, random: Callable[[], float]) -> float:
+    """The wait before retry number ``retry`` (1-based): exponential from ``backoff_base``, capped at
+    ``backoff_max``, with "equal jitter" (between half and all of the step)."""
+    step = min(settings.backoff_max, settings.backoff_base * 2.0 ** (retry - 1))
+    return float(step / 2 + random() * step / 2)
+
+
+def retry_delay_after_response(
+    settings: ClientSettings,
+    request: Request,
+    response: Response,
+    retry: int,
+    *,
+    now: float,
+    random: Callable[[], float],
+) -> float | None:
+    """Seconds to wait before resending ``request`` after ``response``, or None to not resend.
+
+    ``retry`` is the number of the retry this would be (1 for the first). 429 and 503 are retried
+    (honouring ``Retry-After``, capped at ``retry_after_max``); 500, 502 and 504 only for idempotent
+    requests; nothing else.
+    """
+    if retry > settings.max_retries:
+        return None
+    status = response.status
+    if status in RATE_LIMITED_STATUSES:
+        told = _parse_retry_after(header_value(response.headers, "Retry-After"), now)
+        if told is not None:
+            return min(told, settings.retry_after_max)
+        return backoff_delay(settings, retry, random)
+    if status in UNKNOWN_OUTCOME_STATUSES and request.idempotent:
+        return backoff_delay(settings, retry, random)
+    return None
+
+
+def retry_delay_after_failure(
+    settings: ClientSettings, request: Request, failure: Failure, retry: int, *, random: Callable[[], float]
+) -> float | None:
+    """Seconds to wait before resending ``request`` after a transport ``failure``, or None to give up.
+
+    Connect failures are retried for every request; failures after sending only for idempotent
+    requests; fatal failures never.
+    """
+    if retry > settings.max_retries or failure.kind == "fatal":
+        return None
+    if failure.kind == "sent" and not request.idempotent:
+        return None
+    return backoff_delay(settings, retry, random)
+
+
+def failure_error(request: Request, failure: Failure, attempts: int) -> InfaktError:
+    """The exception for a transport failure the policy will not (or no longer) retry."""
+    tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    if failure.kind == "connect":
+        return InfaktConnectionError(
+            f"could not connect to inFakt for {request.route} ({tries}; nothing was sent): {failure.detail}"
+        )
+    if failure.kind == "fatal":
+        return InfaktConnectionError(
+            f"cannot talk to inFakt for {request.route}: {failure.detail}", retryable=False
+        )
+    if not request.idempotent:
+        return InfaktUnknownOutcome(failure.detail, route=request.route)
+    return InfaktTransportError(
+        f"no answer from inFakt for {request.route} ({tries}): {failure.detail}", retryable=True
+    )
+
+
+def exchange(
+    settings: ClientSettings,
+    request: Request,
+    sign: Callable[[Request], Request],
+    *,
+    limiter: RateLimiter | None,
+    now: Callable[[], float],
+    random: Callable[[], float],
+) -> Generator[Action, Response | Failure | None, Response]:
+    """The conversation for one logical request, as actions; returns the final :class:`Response`.
+
+    Every send is preceded by the rate limiter's wait (if any) and signed afresh (new nonce and
+    timestamp, and a new URL after a redirect). Raises the :mod:`.errors` exception when the transport
+    fails for good or a redirect is refused; error *answers* are returned for the caller to parse.
+    """
+    current = request
+    retry = 0
+    redirects = 0
+    while True:
+        if limiter is not None:
+            wait = limiter.reserve(current.method)
+            if wait > 0:
+                yield Sleep(wait)
+        answer = yield Send(sign(current))
+        if isinstance(answer, Failure):
+            retry += 1
+            delay = retry_delay_after_failure(settings, current, answer, retry, random=random)
+            if delay is None:
+                raise failure_error(current, answer, retry)
+            yield Sleep(delay)
+            continue
+        if answer is None:
+            raise RuntimeError("exchange: a Send action must be answered with a Response or Failure")
+        if answer.status in REDIRECT_STATUSES:
+            redirects += 1
+            if redirects > settings.max_redirects:
+                raise InfaktRedirectError(
+                    f"more than {settings.max_redirects} redirects for {request.route}",
+                    status=answer.status,
+                    location=None,
+                )
+            current = follow_redirect(current, answer.status, header_value(answer.headers, "Location"))
+            continue
+        retry += 1
+        delay = retry_delay_after_response(settings, current, answer, retry, now=now(), random=random)
+        if delay is None:
+            return answer
+        yield Sleep(delay)

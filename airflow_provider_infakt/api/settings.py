@@ -1,0 +1,172 @@
+"""How a client reaches inFakt: base URL, API version, format, credentials, timeouts and limits.
+
+:class:`ClientSettings` checks itself when built, so that a bad configuration fails before any
+request: unknown version or format, XML on v3, credentials of the wrong kind for the version,
+credentials inside the URL, and plain ``http://`` to anything but a loopback host unless
+``allow_http=True``.
+
+This module imports nothing but the standard library.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import urllib.parse
+from typing import TYPE_CHECKING, Final
+
+from .errors import InfaktConfigError, InfaktValidationError
+from .vocabulary import ApiVersion, Format, validate_api_version, validate_format
+
+if TYPE_CHECKING:
+    from .auth import Auth
+
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "ClientSettings", "RateLimit", "is_loopback_host", "oauth_root"]
+
+DEFAULT_MAX_RESPONSE_BYTES: Final = 10 * 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class RateLimit:
+    """A client-side request budget, per minute; the defaults are inFakt's documented limits
+    (GET 300 a minute, other methods 150 a minute, per source IP)."""
+
+    get_per_minute: int = 300
+    other_per_minute: int = 150
+
+    def __post_init__(self) -> None:
+        if self.get_per_minute < 1 or self.other_per_minute < 1:
+            raise InfaktConfigError("rate limits must allow at least one request a minute")
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost`` and for addresses in 127.0.0.0/8 or ``::1``."""
+    if not host:
+        return False
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def oauth_root(base_url: str) -> str:
+    """The site root of an API base URL: ``https://www.infakt.pl/api/v2`` -> ``https://www.infakt.pl``.
+
+    A trailing ``/api/vN`` or ``/vN`` is removed; anything before it is kept.
+    """
+    parts = urllib.parse.urlsplit(base_url)
+    segments = [s for s in parts.path.split("/") if s]
+    if segments and segments[-1].lower() in ("v2", "v3"):
+        segments.pop()
+        if segments and segments[-1].lower() == "api":
+            segments.pop()
+    path = "/" + "/".join(segments) if segments else ""
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+@dataclasses.dataclass(frozen=True)
+class ClientSettings:
+    """Everything a client needs to talk to one inFakt account.
+
+    Args:
+        base_url: the API root INCLUDING the version path, e.g. ``https://api.infakt.pl/api/v3`` or
+            ``https://www.infakt.pl/api/v2``. A trailing slash is removed.
+        api_version: ``"v2"`` or ``"v3"``.
+        auth: :class:`~.auth.ApiKeyAuth` for v3; :class:`~.auth.OAuth1Auth` or :class:`~.auth.XAuth`
+            for v2.
+        format: ``"json"`` or ``"xml"`` (v2 only; v3 is JSON).
+        timeout: (connect, read) timeouts in seconds.
+        verify: TLS verification: True, False, or a path to a CA bundle.
+        max_retries: how many times a retryable failure is retried (0 = never).
+        backoff_base: first backoff delay in seconds; doubles with every retry (with jitter).
+        backoff_max: the longest backoff delay.
+        retry_after_max: the longest wait a ``Retry-After`` header may impose; longer ones are capped.
+        allow_http: allow plain ``http://`` to a non-loopback host (never do this with real credentials).
+        rate_limit: a client-side request budget, or None for none.
+        max_response_bytes: the largest response body read; a larger one is cut off with an error.
+        max_redirects: how many same-origin redirects are followed (others are always refused).
+        user_agent: the ``User-Agent`` header.
+    """
+
+    base_url: str
+    api_version: ApiVersion
+    auth: Auth
+    format: Format = "json"
+    timeout: tuple[float, float] = (10.0, 30.0)
+    verify: bool | str = True
+    max_retries: int = 3
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    retry_after_max: float = 60.0
+    allow_http: bool = False
+    rate_limit: RateLimit | None = None
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_redirects: int = 3
+    user_agent: str = "airflow-provider-infakt"
+
+    def __post_init__(self) -> None:
+        try:
+            api_version = validate_api_version(self.api_version)
+            fmt = validate_format(self.format, api_version)
+        except InfaktValidationError as exc:
+            raise InfaktConfigError(str(exc)) from None
+        object.__setattr__(self, "api_version", api_version)
+        object.__setattr__(self, "format", fmt)
+        object.__setattr__(self, "base_url", self._checked_url())
+        self._check_auth()
+        connect, read = self.timeout
+        if connect <= 0 or read <= 0:
+            raise InfaktConfigError(f"timeouts must be positive, got connect={connect}, read={read}")
+        if self.max_retries < 0 or self.max_redirects < 0:
+            raise InfaktConfigError("max_retries and max_redirects must be zero or more")
+        if self.max_response_bytes < 1024:
+            raise InfaktConfigError("max_response_bytes must be at least 1024")
+
+    def _checked_url(self) -> str:
+        if not isinstance(self.base_url, str) or not self.base_url.strip():
+            raise InfaktConfigError("base_url is empty; expected e.g. https://api.infakt.pl/api/v3")
+        parts = urllib.parse.urlsplit(self.base_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InfaktConfigError(
+                f"base_url must be an http(s) URL with a host, e.g. https://api.infakt.pl/api/v3 "
+                f"(got scheme {parts.scheme!r})"
+            )
+        if parts.username is not None or parts.password is not None:
+            raise InfaktConfigError(
+                f"base_url for host {parts.hostname!r} holds credentials; pass them as auth instead"
+            )
+        if parts.query or parts.fragment:
+            raise InfaktConfigError("base_url must not have a query string or fragment")
+        if parts.scheme == "http" and not self.allow_http and not is_loopback_host(parts.hostname):
+            raise InfaktConfigError(
+                f"refusing plain http:// to {parts.hostname!r}: credentials would travel unencrypted. "
+                "Use https://, or set allow_http=True for a trusted test server"
+            )
+        return urllib.parse.urlunsplit((parts.scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+
+    def _check_auth(self) -> None:
+        from .auth import ApiKeyAuth, OAuth1Auth, XAuth
+
+        if self.api_version == "v3" and not isinstance(self.auth, ApiKeyAuth):
+            raise InfaktConfigError(
+                f"API v3 authenticates with an API key (ApiKeyAuth), got {type(self.auth).__name__}"
+            )
+        if self.api_version == "v2" and not isinstance(self.auth, (OAuth1Auth, XAuth)):
+            raise InfaktConfigError(
+                f"API v2 authenticates with OAuth 1.0a (OAuth1Auth or XAuth), got {type(self.auth).__name__}"
+            )
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        """(scheme, host, port) of the base URL: the only place credentials are ever sent."""
+        return url_origin(self.base_url)
+
+
+def url_origin(url: str) -> tuple[str, str, int]:
+    """(scheme, lower-cased host, port with the scheme's default filled in) of ``url``."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return scheme, (parts.hostname or "").lower(), port
