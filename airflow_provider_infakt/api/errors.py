@@ -64,13 +64,14 @@ def mask_email(value: str) -> str:
     """Return ``value`` with the local part of an e-mail address hidden: ``j***@example.com``.
 
     A value without ``@`` keeps only its first character (``j***``); an empty value stays empty.
+    Anything after the first ``@`` that looks like another address is masked as well.
     """
     if not value:
         return value
-    local, at, domain = value.rpartition("@")
+    local, at, domain = value.partition("@")
     if not at:
         return value[0] + "***"
-    return (local[:1] or "") + "***@" + domain
+    return local[:1] + "***@" + redact_text(domain)
 
 
 def redact_text(text: str) -> str:

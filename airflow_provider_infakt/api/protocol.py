@@ -558,7 +558,7 @@ def _error_fields(doc: Any) -> tuple[str | None, str | None, dict[str, list[str]
     """(message, request echo, validation errors) from any of inFakt's error shapes."""
     if isinstance(doc, dict) and len(doc) == 1 and isinstance(next(iter(doc.values())), dict):
         root_name = next(iter(doc))
-        if root_name in ("hash", "error", "errors") and isinstance(doc[root_name], dict):
+        if root_name == "hash":
             doc = doc[root_name]  # XML: <hash><message/><request/></hash>
     if not isinstance(doc, dict):
         return None, None, {}
@@ -734,8 +734,6 @@ def _listify(value: Any) -> list[Any]:
         return []
     if isinstance(value, list):
         return value
-    if isinstance(value, dict) and set(value) <= {"invoice"}:
-        return _listify(value.get("invoice"))
     return [value]
 
 
@@ -793,7 +791,7 @@ def _v2_page(request: Request, doc: Any) -> InvoicePage:
     meta: dict[str, Any] = dict(doc)
     if isinstance(container, dict):  # <invoices page=".." total_count=".."><invoice>..</invoice></invoices>
         meta.update({k: v for k, v in container.items() if k != "invoice"})
-    items = _listify(container)
+    items = _listify(container.get("invoice") if isinstance(container, dict) else container)
     invoices = tuple(_invoice_from(item, "v2") for item in items)
     total = _as_int(meta.get("total_count"))
     page = _as_int(meta.get("page")) or _param(request, "page") or 1

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Final, Literal, cast
 
-from .errors import InfaktValidationError, mask_email
+from .errors import InfaktValidationError, mask_email, redact_text
 
 __all__ = [
     "API_VERSIONS",
@@ -105,9 +105,9 @@ V3_STATUSES: Final[Mapping[str, Status]] = {
 }
 
 _ORG_KOP_ON_V3 = (
-    "doc_type 'org_kop' (original and copy) cannot be delivered on API v3: v3 has no e-mail print type "
-    "for it ('original_copy' exists only for PDF downloads). Deliver 'org' and 'KOPIA' separately, "
-    "or use API v2"
+    "invalid doc_type 'org_kop' for API v3: v3 has no e-mail print type for 'original and copy' "
+    "('original_copy' exists only for PDF downloads). Deliver 'org' and 'KOPIA' separately, or use "
+    "API v2; allowed values on v3 are {allowed}"
 )
 _DIGITS = re.compile(r"[0-9]+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -204,14 +204,14 @@ def validate_doc_type(value: object, api_version: ApiVersion = "v2") -> DocType 
     """
     to_seed: dict[str, str] = {print_type: doc for doc, print_type in DOC_TYPE_TO_PRINT_TYPE.items()}
     if api_version == "v3":
+        allowed_v3: tuple[str, ...] = (*DOC_TYPE_TO_PRINT_TYPE, *PRINT_TYPES)
         if value == "org_kop":
             raise InfaktValidationError(
-                _ORG_KOP_ON_V3,
+                _ORG_KOP_ON_V3.format(allowed=_quote_all(allowed_v3)),
                 field="doc_type",
                 value=value,
-                allowed=(*DOC_TYPE_TO_PRINT_TYPE, *PRINT_TYPES),
+                allowed=allowed_v3,
             )
-        allowed_v3: tuple[str, ...] = (*DOC_TYPE_TO_PRINT_TYPE, *PRINT_TYPES)
         return cast("DocType | PrintType", _choice("doc_type", value, allowed_v3))
     return cast(DocType, _choice("doc_type", value, DOC_TYPES, aliases=to_seed))
 
@@ -331,11 +331,12 @@ def validate_invoice_id(value: object, api_version: ApiVersion = "v2") -> int | 
 
 
 def _shown_address(value: str) -> str:
-    """``value`` for a message: every e-mail address masked, control characters escaped by repr."""
+    """``value`` for a message: the local part hidden (``j***@example.com``), any further address in it
+    masked too, control characters escaped by repr."""
     if "@" not in value:
         return repr(mask_email(value))
-    parts = re.split(r"([\s,;]+)", value)
-    return repr("".join(mask_email(p) if "@" in p else p for p in parts))
+    local, _, rest = value.partition("@")
+    return repr(local[:1] + "***@" + redact_text(rest))
 
 
 def validate_recipient(value: object) -> str:
