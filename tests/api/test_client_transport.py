@@ -1,0 +1,191 @@
+"""Transport behaviour of both clients against a scripted local HTTP server: retries, unknown outcomes,
+redirects, the size cap. Every test runs with the sync client and the async one; sleeps are recorded,
+never slept."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from airflow_provider_infakt.api import ApiKeyAuth, AsyncInfaktClient, ClientSettings, InfaktClient
+from airflow_provider_infakt.api import errors as e
+
+from .localserver import Reply, closed_port, scripted_server
+
+KEY = "transport-test-key"
+INVOICE = json.dumps({"id": 1, "uuid": "u-1", "number": "1/2026", "status": "sent"}).encode()
+
+
+def settings(url: str, **kwargs: Any) -> ClientSettings:
+    kwargs.setdefault("timeout", (2.0, 2.0))
+    return ClientSettings(url + "/api/v3", "v3", ApiKeyAuth(KEY), **kwargs)
+
+
+class Runner:
+    """Calls a client method through the sync or the async client, recording requested sleeps."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.sleeps: list[float] = []
+
+    def __call__(self, config: ClientSettings, method: str, *args: Any, **kwargs: Any) -> Any:
+        if self.mode == "sync":
+            with InfaktClient(config, sleep=self.sleeps.append) as client:
+                result = getattr(client, method)(*args, **kwargs)
+                return list(result) if method == "iter_invoices" else result
+
+        async def sleep(seconds: float) -> None:
+            self.sleeps.append(seconds)
+
+        async def main() -> Any:
+            async with AsyncInfaktClient(config, sleep=sleep) as client:
+                if method == "iter_invoices":
+                    return [i async for i in client.iter_invoices(*args, **kwargs)]
+                return await getattr(client, method)(*args, **kwargs)
+
+        return asyncio.run(main())
+
+
+@pytest.fixture(params=["sync", "async"])
+def run(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    return Runner(request.param)
+
+
+def test_deliver_success_and_headers(run):
+    with scripted_server() as server:
+        server.default = Reply(202, body=b"")
+        delivery = run(settings(server.url), "deliver_invoice", 7, "mail", "KOPIA", locale="pl")
+        assert delivery.invoice_id == 7 and delivery.doc_type == "KOPIA"
+        (seen,) = server.seen
+        assert (seen.method, seen.path) == ("POST", "/api/v3/invoices/7/deliver_via_email.json")
+        assert seen.headers["X-inFakt-ApiKey"] == KEY
+        assert json.loads(seen.body) == {"print_type": "copy", "locale": "pl"}
+
+
+def test_429_then_success_honours_retry_after(run):
+    with scripted_server() as server:
+        server.script = [Reply(429, {"Retry-After": "4"}, b'{"error": "slow down"}'), Reply(202, body=b"")]
+        run(settings(server.url), "deliver_invoice", 1, "mail", "org")
+        assert len(server.seen) == 2 and run.sleeps == [4.0]
+
+
+def test_rate_limited_until_out_of_retries(run):
+    with scripted_server() as server:
+        server.default = Reply(503, body=b'{"error": "busy"}')
+        with pytest.raises(e.InfaktRateLimitedError) as caught:
+            run(settings(server.url, max_retries=2), "get_invoice", 1)
+        assert len(server.seen) == 3 and len(run.sleeps) == 2
+        assert caught.value.api_message == "busy" and caught.value.retryable
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_deliver_5xx_is_not_resent(run, status):
+    with scripted_server() as server:
+        server.default = Reply(status, body=b'{"error": "oops"}')
+        with pytest.raises(e.InfaktUnknownOutcome) as caught:
+            run(settings(server.url), "deliver_invoice", 1, "mail", "org")
+        assert len(server.seen) == 1 and run.sleeps == []
+        assert caught.value.status == status
+
+
+def test_reads_retry_5xx(run):
+    with scripted_server() as server:
+        server.script = [Reply(502, body=b"<html>bad gateway</html>"), Reply(200, body=INVOICE)]
+        invoice = run(settings(server.url), "get_invoice", 1)
+        assert invoice.status == "sent" and len(server.seen) == 2 and len(run.sleeps) == 1
+
+
+def test_deliver_dropped_after_sending_is_unknown_and_not_resent(run):
+    with scripted_server() as server:
+        server.script = [Reply(action="drop")]
+        with pytest.raises(e.InfaktUnknownOutcome):
+            run(settings(server.url), "deliver_invoice", 1, "mail", "org")
+        assert len(server.seen) == 1
+
+
+def test_read_dropped_is_retried(run):
+    with scripted_server() as server:
+        server.script = [Reply(action="drop"), Reply(200, body=INVOICE)]
+        assert run(settings(server.url), "get_invoice", 1).id == 1
+        assert len(server.seen) == 2
+
+
+def test_deliver_read_timeout_is_unknown(run):
+    with scripted_server() as server:
+        server.script = [Reply(action="stall")]
+        with pytest.raises(e.InfaktUnknownOutcome) as caught:
+            run(settings(server.url, timeout=(2.0, 0.2)), "deliver_invoice", 1, "mail", "org")
+        assert len(server.seen) == 1 and caught.value.status is None
+
+
+def test_connection_refused_is_retried_then_raised(run):
+    url = f"http://127.0.0.1:{closed_port()}"
+    with pytest.raises(e.InfaktConnectionError) as caught:
+        run(settings(url, max_retries=2), "deliver_invoice", 1, "mail", "org")
+    assert caught.value.retryable and "nothing was sent" in str(caught.value)
+    assert len(run.sleeps) == 2
+
+
+def test_cross_origin_redirect_is_refused_and_the_key_stays_home(run):
+    with scripted_server() as evil, scripted_server() as server:
+        server.default = Reply(307, {"Location": evil.url + "/steal"}, b"")
+        with pytest.raises(e.InfaktRedirectError) as caught:
+            run(settings(server.url), "get_invoice", 1)
+        assert evil.seen == [] and len(server.seen) == 1
+        assert KEY not in str(caught.value)
+        localhost = server.url.replace("127.0.0.1", "localhost")  # same port, other host name
+        server.default = Reply(302, {"Location": localhost + "/api/v3/invoices/1.json"}, b"")
+        with pytest.raises(e.InfaktRedirectError):
+            run(settings(server.url), "get_invoice", 1)
+
+
+def test_same_origin_redirect_is_followed(run):
+    with scripted_server() as server:
+        server.script = [Reply(301, {"Location": "/api/v3/invoices/2.json"}, b""), Reply(200, body=INVOICE)]
+        assert run(settings(server.url), "get_invoice", 1).id == 1
+        assert [s.path for s in server.seen] == ["/api/v3/invoices/1.json", "/api/v3/invoices/2.json"]
+        assert server.seen[1].headers["X-inFakt-ApiKey"] == KEY
+
+
+@pytest.mark.parametrize("action", ["answer", "stream"])  # with and without Content-Length
+def test_response_size_cap(run, action):
+    with scripted_server() as server:
+        server.default = Reply(200, body=b'{"id": 1, "pad": "' + b"x" * 5000 + b'"}', action=action)
+        with pytest.raises(e.InfaktResponseTooLargeError) as caught:
+            run(settings(server.url, max_response_bytes=2048), "get_invoice", 1)
+        assert caught.value.limit == 2048
+
+
+def test_iter_invoices_pages_through(run):
+    def page(ids: list[int], has_next: bool) -> Reply:
+        body = {
+            "metainfo": {"count": len(ids), "total_count": 3, "next": "x" if has_next else None},
+            "entities": [{"id": i, "status": "paid"} for i in ids],
+        }
+        return Reply(200, body=json.dumps(body).encode())
+
+    with scripted_server() as server:
+        server.script = [page([1, 2], True), page([3], False)]
+        invoices = run(settings(server.url), "iter_invoices", status="paid", page_size=2)
+        assert [i.id for i in invoices] == [1, 2, 3]
+        assert [s.path for s in server.seen] == [
+            "/api/v3/invoices.json?offset=0&limit=2&q%5Bstatus_eq%5D=paid",
+            "/api/v3/invoices.json?offset=2&limit=2&q%5Bstatus_eq%5D=paid",
+        ]
+
+
+def test_validation_costs_no_request(run):
+    with scripted_server() as server:
+        with pytest.raises(e.InfaktValidationError):
+            run(settings(server.url), "deliver_invoice", 1, "mail", "org_kop")
+        assert server.seen == []
+
+
+def test_client_repr_has_no_key():
+    config = settings("http://127.0.0.1:1")
+    with InfaktClient(config) as client:
+        assert KEY not in repr(client) and KEY not in repr(client.settings)
