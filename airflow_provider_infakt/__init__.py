@@ -11,12 +11,39 @@ __version__ = "0.1.0"
 
 __all__ = ["__version__", "get_provider_info"]
 
+_INTEGRATION = "inFakt"
+
 
 def get_provider_info() -> dict[str, Any]:
-    """Provider metadata for Airflow's provider manager (entry point ``apache_airflow_provider``)."""
+    """Provider metadata for Airflow's provider manager (entry point ``apache_airflow_provider``).
+
+    It validates against Airflow's ``provider_info.schema.json``; ``conn-fields`` and
+    ``ui-field-behaviour`` describe the connection form for Airflow 3.2+ (older versions ask the hook).
+    """
+    from airflow_provider_infakt.hooks.form import UI_FIELD_BEHAVIOUR, conn_fields
+
     return {
         "package-name": "airflow-provider-infakt",
         "name": "inFakt",
         "description": "Deliver inFakt (infakt.pl) invoices and wait for them to be sent or paid.",
         "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": _INTEGRATION,
+                "external-doc-url": "https://www.infakt.pl/developers",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_infakt.hooks.infakt"]}
+        ],
+        "connection-types": [
+            {
+                "connection-type": "infakt",
+                "hook-class-name": "airflow_provider_infakt.hooks.infakt.InfaktHook",
+                "hook-name": "inFakt",
+                "conn-fields": conn_fields(),
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+            }
+        ],
     }

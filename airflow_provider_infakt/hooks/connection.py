@@ -1,0 +1,246 @@
+"""From an Airflow connection's fields to :class:`~airflow_provider_infakt.api.ClientSettings`.
+
+Plain functions over plain values (no Airflow import), so the sync hook and the async trigger path
+read connections the same way, and tests can check the rules without a database.
+
+The connection contract:
+
+- ``host``: the API base URL including its version path (``https://api.infakt.pl/api/v3``,
+  ``https://www.infakt.pl/api/v2``); empty means inFakt's real base URL for the chosen version (or
+  the v3 sandbox when ``extra.sandbox`` is true). A host without a scheme gets ``https://``.
+- v3: the API key in ``password``.
+- v2: the OAuth consumer key in ``login``, the consumer secret in ``password``, and either
+  ``extra.oauth_token`` + ``extra.oauth_token_secret`` or ``extra.xauth_username`` +
+  ``extra.xauth_password``.
+- ``extra``: ``api_version`` (``v3`` by default), ``format`` (v2: ``json`` or ``xml``), ``sandbox``,
+  ``timeout`` (seconds), ``verify`` (true, false or a CA bundle path), ``max_retries``,
+  ``allow_http``, ``rate_limit`` (true for inFakt's documented limits, false for none, or
+  ``{"get_per_minute": N, "other_per_minute": M}``), ``web_url`` (the invoice page link, read
+  by the operator's extra link).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from airflow_provider_infakt.api.auth import ApiKeyAuth, OAuth1Auth, XAuth
+from airflow_provider_infakt.api.errors import InfaktConfigError
+from airflow_provider_infakt.api.settings import ClientSettings, RateLimit
+
+#: inFakt's own base URLs.
+PRODUCTION_V3 = "https://api.infakt.pl/api/v3"
+SANDBOX_V3 = "https://api.sandbox-infakt.pl/api/v3"
+PRODUCTION_V2 = "https://www.infakt.pl/api/v2"
+#: Extra fields this provider reads, for the connection form and for typo detection.
+EXTRA_FIELDS = (
+    "api_version",
+    "format",
+    "sandbox",
+    "oauth_token",
+    "oauth_token_secret",
+    "xauth_username",
+    "xauth_password",
+    "timeout",
+    "verify",
+    "max_retries",
+    "allow_http",
+    "rate_limit",
+    "web_url",
+)
+#: Extra fields holding secrets: masked in logs as soon as they are read.
+SECRET_EXTRA_FIELDS = ("oauth_token_secret", "xauth_password")
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectionFields:
+    """The parts of an Airflow connection the provider uses, as plain values."""
+
+    conn_id: str
+    host: str | None
+    login: str | None
+    password: str | None
+    extra: Mapping[str, Any]
+
+
+def normalized_extra(extra: Mapping[str, Any], conn_type: str = "infakt") -> dict[str, Any]:
+    """The extras with Airflow 2's form prefix (``extra__infakt__``) removed and empty strings dropped."""
+    prefix = f"extra__{conn_type}__"
+    clean: dict[str, Any] = {}
+    for key, value in extra.items():
+        name = key[len(prefix) :] if key.startswith(prefix) else key
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        clean[name] = value
+    return clean
+
+
+def secrets_of(fields: ConnectionFields) -> list[str]:
+    """Every secret value of the connection, for masking."""
+    extra = normalized_extra(fields.extra)
+    values = [fields.password, *(extra.get(name) for name in SECRET_EXTRA_FIELDS)]
+    return [v for v in values if isinstance(v, str) and v]
+
+
+def _bool(conn_id: str, name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "off"):
+        return False
+    raise InfaktConfigError(
+        f"connection {conn_id!r}: extra.{name}={value!r} is not a boolean; use true or false"
+    )
+
+
+def _number(conn_id: str, name: str, value: Any, *, integer: bool = False, minimum: float = 0) -> float:
+    try:
+        number = int(value) if integer else float(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or isinstance(value, bool) or number < minimum:
+        kind = "an integer" if integer else "a number"
+        raise InfaktConfigError(
+            f"connection {conn_id!r}: extra.{name}={value!r} is not {kind} >= {minimum:g}"
+        ) from None
+    return number
+
+
+def _choice(conn_id: str, name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    text = str(value).strip()
+    if text not in allowed:
+        hint = next((a for a in allowed if a.lower() == text.lower()), None)
+        suggestion = f"; did you mean {hint!r}?" if hint else ""
+        raise InfaktConfigError(
+            f"connection {conn_id!r}: extra.{name}={value!r} is not one of "
+            f"{', '.join(repr(a) for a in allowed)}{suggestion}"
+        )
+    return text
+
+
+def base_url_for(fields: ConnectionFields, api_version: str, sandbox: bool) -> str:
+    """The API base URL: the connection's host, or inFakt's own for the version."""
+    host = (fields.host or "").strip()
+    if not host:
+        if api_version == "v2":
+            if sandbox:
+                raise InfaktConfigError(
+                    f"connection {fields.conn_id!r}: inFakt has no sandbox for API v2; "
+                    "set host to your v2 server (e.g. the emulator) or use api_version v3"
+                )
+            return PRODUCTION_V2
+        return SANDBOX_V3 if sandbox else PRODUCTION_V3
+    if "://" not in host:
+        host = "https://" + host
+    return host.rstrip("/")
+
+
+def settings_from_connection(fields: ConnectionFields) -> ClientSettings:
+    """Client settings for the connection, or :class:`InfaktConfigError` naming what is wrong.
+
+    Error messages name the connection, the field and the allowed values; they never contain a secret.
+    """
+    conn_id = fields.conn_id
+    extra = normalized_extra(fields.extra)
+    unknown = sorted(set(extra) - set(EXTRA_FIELDS))
+    if unknown:
+        raise InfaktConfigError(
+            f"connection {conn_id!r}: unknown extra field(s) {', '.join(unknown)}; "
+            f"known: {', '.join(EXTRA_FIELDS)}"
+        )
+    api_version = _choice(conn_id, "api_version", extra.get("api_version", "v3"), ("v3", "v2"))
+    sandbox = "sandbox" in extra and _bool(conn_id, "sandbox", extra["sandbox"])
+    fmt = "json"
+    if api_version == "v2":
+        fmt = _choice(conn_id, "format", extra.get("format", "json"), ("json", "xml"))
+    elif "format" in extra and str(extra["format"]).strip() != "json":
+        raise InfaktConfigError(
+            f"connection {conn_id!r}: extra.format={extra['format']!r}: API v3 answers in JSON only"
+        )
+
+    options: dict[str, Any] = {}
+    if "timeout" in extra:
+        read = _number(conn_id, "timeout", extra["timeout"], minimum=0.001)
+        options["timeout"] = (min(10.0, read), read)
+    if "verify" in extra:
+        verify = extra["verify"]
+        is_flag = isinstance(verify, bool) or str(verify).strip().lower() in ("true", "false", "1", "0")
+        options["verify"] = _bool(conn_id, "verify", verify) if is_flag else str(verify)
+    if "max_retries" in extra:
+        options["max_retries"] = int(_number(conn_id, "max_retries", extra["max_retries"], integer=True))
+    if "allow_http" in extra:
+        options["allow_http"] = _bool(conn_id, "allow_http", extra["allow_http"])
+    options["rate_limit"] = _rate_limit(conn_id, extra.get("rate_limit", True))
+
+    base_url = base_url_for(fields, api_version, sandbox)
+    auth = _auth(fields, api_version, extra)
+    try:
+        return ClientSettings(
+            base_url=base_url,
+            api_version=api_version,  # type: ignore[arg-type]
+            auth=auth,
+            format=fmt,  # type: ignore[arg-type]
+            **options,
+        )
+    except InfaktConfigError as exc:
+        raise InfaktConfigError(f"connection {conn_id!r}: {exc}") from None
+
+
+def _rate_limit(conn_id: str, value: Any) -> RateLimit | None:
+    if isinstance(value, Mapping):
+        allowed = {"get_per_minute", "other_per_minute"}
+        if not set(value) <= allowed:
+            raise InfaktConfigError(
+                f"connection {conn_id!r}: extra.rate_limit may hold {', '.join(sorted(allowed))} only"
+            )
+        numbers = {
+            k: int(_number(conn_id, f"rate_limit.{k}", v, integer=True, minimum=1)) for k, v in value.items()
+        }
+        return RateLimit(**numbers)
+    return RateLimit() if _bool(conn_id, "rate_limit", value) else None
+
+
+def _auth(
+    fields: ConnectionFields, api_version: str, extra: Mapping[str, Any]
+) -> ApiKeyAuth | OAuth1Auth | XAuth:
+    conn_id = fields.conn_id
+    if api_version == "v3":
+        if not fields.password:
+            raise InfaktConfigError(
+                f"connection {conn_id!r}: API v3 needs the API key in the connection's password field"
+            )
+        return ApiKeyAuth(fields.password)
+    if not fields.login or not fields.password:
+        raise InfaktConfigError(
+            f"connection {conn_id!r}: API v2 needs the OAuth consumer key in login and the consumer "
+            "secret in password"
+        )
+    has_token = "oauth_token" in extra or "oauth_token_secret" in extra
+    has_xauth = "xauth_username" in extra or "xauth_password" in extra
+    if has_token and has_xauth:
+        raise InfaktConfigError(
+            f"connection {conn_id!r}: give either extra.oauth_token/oauth_token_secret or "
+            "extra.xauth_username/xauth_password, not both"
+        )
+    if has_token:
+        if "oauth_token" not in extra or "oauth_token_secret" not in extra:
+            raise InfaktConfigError(
+                f"connection {conn_id!r}: OAuth needs both extra.oauth_token and extra.oauth_token_secret"
+            )
+        return OAuth1Auth(
+            fields.login, fields.password, str(extra["oauth_token"]), str(extra["oauth_token_secret"])
+        )
+    if has_xauth:
+        if "xauth_username" not in extra or "xauth_password" not in extra:
+            raise InfaktConfigError(
+                f"connection {conn_id!r}: xAuth needs both extra.xauth_username and extra.xauth_password"
+            )
+        return XAuth(
+            fields.login, fields.password, str(extra["xauth_username"]), str(extra["xauth_password"])
+        )
+    raise InfaktConfigError(
+        f"connection {conn_id!r}: API v2 needs extra.oauth_token and extra.oauth_token_secret, "
+        "or extra.xauth_username and extra.xauth_password"
+    )

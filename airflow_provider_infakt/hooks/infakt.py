@@ -1,0 +1,194 @@
+"""``InfaktHook``: an Airflow connection in, an inFakt client out."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_infakt._compat import BaseHook, mask_secret
+from airflow_provider_infakt.hooks.connection import (
+    EXTRA_FIELDS,
+    ConnectionFields,
+    secrets_of,
+    settings_from_connection,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_infakt.api import (
+        AsyncInfaktClient,
+        ClientSettings,
+        Delivery,
+        InfaktClient,
+        Invoice,
+    )
+
+
+class InfaktHook(BaseHook):
+    """Talks to inFakt (API v3 with an API key, or API v2 with OAuth 1.0a or xAuth) for one connection.
+
+    The connection's fields are described in :mod:`airflow_provider_infakt.hooks.connection`; in short:
+    ``host`` is the API base URL with its version path (empty for inFakt's own), the v3 API key goes in
+    ``password``, the v2 consumer key and secret in ``login`` and ``password`` with the token pair or the
+    xAuth login in the extras, and ``extra.api_version`` picks the version (``v3`` by default).
+
+    Every secret of the connection is registered with Airflow's secrets masker as soon as it is read.
+    The client is created once per hook and reused (one HTTP session, kept alive).
+
+    :param infakt_conn_id: the Airflow connection to use.
+    """
+
+    conn_name_attr = "infakt_conn_id"
+    default_conn_name = "infakt_default"
+    conn_type = "infakt"
+    hook_name = "inFakt"
+
+    def __init__(self, infakt_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.infakt_conn_id = infakt_conn_id
+
+    # -- connection --------------------------------------------------------------------------------
+    @staticmethod
+    def _fields(conn: Any) -> ConnectionFields:
+        fields = ConnectionFields(
+            conn_id=conn.conn_id,
+            host=conn.host,
+            login=conn.login,
+            password=conn.password,
+            extra=conn.extra_dejson,
+        )
+        for secret in secrets_of(fields):
+            mask_secret(secret)
+        return fields
+
+    @cached_property
+    def settings(self) -> ClientSettings:
+        """The client settings read from the connection (looked up once per hook)."""
+        return settings_from_connection(self._fields(self.get_connection(self.infakt_conn_id)))
+
+    async def asettings(self) -> ClientSettings:
+        """:attr:`settings` for async code: the connection lookup never blocks the event loop."""
+        if "settings" in self.__dict__:
+            return self.__dict__["settings"]  # type: ignore[no-any-return]
+        conn = await _aget_connection(self.infakt_conn_id)
+        settings = settings_from_connection(self._fields(conn))
+        self.__dict__["settings"] = settings
+        return settings
+
+    # -- clients -----------------------------------------------------------------------------------
+    def get_conn(self) -> InfaktClient:
+        """The synchronous client (same as :meth:`get_client`)."""
+        return self.get_client()
+
+    def get_client(self) -> InfaktClient:
+        """The synchronous :class:`~airflow_provider_infakt.api.InfaktClient`, created once per hook."""
+        client: InfaktClient | None = self.__dict__.get("_client")
+        if client is None:
+            from airflow_provider_infakt.api.client import InfaktClient
+
+            client = InfaktClient(self.settings)
+            self.__dict__["_client"] = client
+        return client
+
+    async def get_async_client(self) -> AsyncInfaktClient:
+        """A new :class:`~airflow_provider_infakt.api.AsyncInfaktClient` (the caller closes it).
+
+        Safe inside an event loop (a trigger): on Airflow 3 the connection comes from the async
+        lookup; on Airflow 2 the sync lookup runs in a worker thread.
+        """
+        from airflow_provider_infakt.api.aio import AsyncInfaktClient
+
+        return AsyncInfaktClient(await self.asettings())
+
+    def close(self) -> None:
+        """Close the synchronous client's HTTP session, if one was opened."""
+        client = self.__dict__.pop("_client", None)
+        if client is not None:
+            client.close()
+
+    # -- calls -------------------------------------------------------------------------------------
+    def deliver_invoice(
+        self,
+        invoice_id: int | str,
+        type: str = "mail",
+        doc_type: str = "org",
+        recipient: str | None = None,
+        *,
+        locale: str | None = None,
+        send_copy: bool | None = None,
+    ) -> Delivery:
+        """Deliver one invoice; see :meth:`airflow_provider_infakt.api.InfaktClient.deliver_invoice`."""
+        return self.get_client().deliver_invoice(
+            invoice_id, type, doc_type, recipient, locale=locale, send_copy=send_copy
+        )
+
+    def get_invoice(self, invoice_id: int | str) -> Invoice:
+        """Read one invoice, with its status normalized over v2 and v3."""
+        return self.get_client().get_invoice(invoice_id)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the connection with one cheap read (the first page of one invoice)."""
+        from airflow_provider_infakt.api.errors import (
+            InfaktAuthError,
+            InfaktConfigError,
+            InfaktError,
+            InfaktTransportError,
+        )
+
+        try:
+            settings = self.settings
+            page = self.get_client().list_invoices(page_size=1)
+        except InfaktConfigError as exc:
+            return False, f"The connection is not usable: {exc}"
+        except InfaktAuthError as exc:
+            what = "API key" if self.settings.api_version == "v3" else "OAuth credentials or signature"
+            return False, f"inFakt rejected the {what} (HTTP {exc.status}): {exc.api_message or exc}"
+        except InfaktTransportError as exc:
+            return False, f"Could not talk to inFakt at {self.settings.base_url}: {exc}"
+        except InfaktError as exc:
+            return False, f"inFakt answered with an error: {exc}"
+        finally:
+            self.close()
+        total = "" if page.total_count is None else f"; {page.total_count} invoice(s) visible"
+        return True, f"Connected to inFakt API {settings.api_version} at {settings.base_url}{total}"
+
+    # -- connection form (Airflow 2; Airflow 3.2+ reads the provider info instead) ------------------
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Extra fields of the connection form (Airflow 2 and Airflow 3 before 3.2)."""
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from wtforms import BooleanField, PasswordField, StringField
+
+        from airflow_provider_infakt.hooks.form import FORM_FIELDS
+
+        widgets: dict[str, Any] = {}
+        for name, (label, kind, description) in FORM_FIELDS.items():
+            if kind == "password":
+                widgets[name] = PasswordField(label, widget=BS3PasswordFieldWidget(), description=description)
+            elif kind == "boolean":
+                widgets[name] = BooleanField(label, default=False, description=description)
+            else:
+                widgets[name] = StringField(label, widget=BS3TextFieldWidget(), description=description)
+        return widgets
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Labels, placeholders and hidden fields of the connection form (Airflow 2)."""
+        from airflow_provider_infakt.hooks.form import UI_FIELD_BEHAVIOUR
+
+        return {
+            "hidden_fields": UI_FIELD_BEHAVIOUR["hidden-fields"],
+            "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
+            "placeholders": UI_FIELD_BEHAVIOUR["placeholders"],
+        }
+
+
+async def _aget_connection(conn_id: str) -> Any:
+    aget = getattr(BaseHook, "aget_connection", None)
+    if aget is not None:  # Airflow 3
+        return await aget(conn_id)
+    from asgiref.sync import sync_to_async  # Airflow 2 ships asgiref
+
+    return await sync_to_async(BaseHook.get_connection)(conn_id)
+
+
+__all__ = ["EXTRA_FIELDS", "InfaktHook"]

@@ -1,0 +1,77 @@
+"""Provider registration: the provider info validates, and Airflow lists the package and its hook."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+import airflow_provider_infakt
+from airflow_provider_infakt.hooks.form import FORM_FIELDS
+
+AIRFLOW = str(pathlib.Path(sys.executable).with_name("airflow"))
+
+
+def test_provider_info_validates_against_airflows_schema():
+    import jsonschema
+
+    import airflow
+
+    schema_path = pathlib.Path(airflow.__file__).with_name("provider_info.schema.json")
+    schema = json.loads(schema_path.read_text())
+    info = airflow_provider_infakt.get_provider_info()
+    jsonschema.validate(info, schema)
+    (conn_type,) = info["connection-types"]
+    assert conn_type["hook-class-name"] == "airflow_provider_infakt.hooks.infakt.InfaktHook"
+    assert set(conn_type["conn-fields"]) == set(FORM_FIELDS)
+    secret_fields = {k for k, v in conn_type["conn-fields"].items() if v["schema"].get("format") == "password"}
+    assert secret_fields == {"oauth_token_secret", "xauth_password"}
+
+
+def _airflow(*args: str, home: pathlib.Path) -> str:
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
+    out = subprocess.run([AIRFLOW, *args], capture_output=True, text=True, env=env, check=True).stdout
+    # Airflow may print log lines before the JSON document.
+    return next(line for line in out.splitlines() if line.startswith("["))
+
+
+def test_airflow_lists_the_provider_and_its_hook(tmp_path):
+    providers = _airflow("providers", "list", "--output", "json", home=tmp_path)
+    listed = {p["package_name"]: p for p in json.loads(providers)}
+    assert listed["airflow-provider-infakt"]["version"] == airflow_provider_infakt.__version__
+    hooks = json.loads(_airflow("providers", "hooks", "--output", "json", home=tmp_path))
+    ours = [h for h in hooks if h["connection_type"] == "infakt"]
+    assert len(ours) == 1
+    assert ours[0]["class"] == "airflow_provider_infakt.hooks.infakt.InfaktHook"
+    assert ours[0]["conn_id_attribute_name"] == "infakt_conn_id"
+    assert ours[0]["package_name"] == "airflow-provider-infakt"
+
+
+def test_connection_form_in_airflows_provider_manager():
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    behaviour = manager.field_behaviours["infakt"]
+    assert behaviour["relabeling"]["host"] == "API base URL"
+    assert "port" in behaviour["hidden_fields"]
+    widgets = manager.connection_form_widgets
+    assert "extra__infakt__xauth_password" in widgets
+    if hasattr(widgets["extra__infakt__xauth_password"], "is_sensitive"):  # Airflow 3.2+
+        assert widgets["extra__infakt__xauth_password"].is_sensitive is True
+        assert widgets["extra__infakt__api_version"].is_sensitive is False
+
+
+def test_airflow2_form_widgets_cover_every_field():
+    pytest.importorskip("flask_appbuilder")
+    pytest.importorskip("wtforms")
+    from airflow_provider_infakt.hooks.infakt import InfaktHook
+
+    widgets = InfaktHook.get_connection_form_widgets()
+    assert set(widgets) == set(FORM_FIELDS)
+    behaviour = InfaktHook.get_ui_field_behaviour()
+    assert behaviour["hidden_fields"] == ["schema", "port"]
