@@ -146,7 +146,9 @@ def test_exchange_signs_every_attempt_and_follows_same_origin_redirects():
         return request.with_header("X-Attempt", str(len(signed)))
 
     moved = Response(307, {"Location": "/api/v3/invoices/2.json"}, b"")
-    actions, result = drive(READ, [moved, Response(500, {}, b""), Response(200, {}, b"{}")], sign=sign)
+    final = Response(200, {}, b"{}")
+    actions, result = drive(READ, [moved, Response(500, {}, b""), final], sign=sign)
+    assert result is final
     assert signed == [
         "https://api.infakt.pl/api/v3/invoices/1.json",
         "https://api.infakt.pl/api/v3/invoices/2.json",
