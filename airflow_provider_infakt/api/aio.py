@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
+from ._logging import mask_addresses_in
 from .auth import OAuth1Auth, Signer, XAuth
 from .client import declared_length, describe_exception, too_large
 from .policy import Failure, FailureKind, Response, Send, exchange
@@ -63,6 +64,7 @@ class AsyncInfaktClient:
     ) -> None:
         import httpx
 
+        mask_addresses_in("httpx", "httpcore")
         self.settings = settings
         if http_client is None:
             connect, read = settings.timeout

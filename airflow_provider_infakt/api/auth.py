@@ -13,6 +13,7 @@ into an :class:`OAuth1Auth`. The clients run that exchange once and keep the tok
 
 from __future__ import annotations
 
+import logging
 import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Protocol, TypeAlias
@@ -33,6 +34,28 @@ class Signer(Protocol):
     def sign(self, request: Request) -> Request:
         """A copy of ``request`` carrying the credentials."""
         ...
+
+
+#: oauthlib logs the parameters it signs at DEBUG level: the xAuth password and the signature base
+#: string included. Those records are dropped at the source, whatever the logging configuration.
+_OAUTHLIB_LOGGERS = ("oauthlib.oauth1.rfc5849", "oauthlib.oauth1.rfc5849.signature", "oauthlib.oauth1")
+
+
+class _DropDebug(logging.Filter):
+    """Drops DEBUG records (oauthlib's parameter dumps); lets warnings and errors through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+_DROP_DEBUG = _DropDebug()
+
+
+def _silence_oauthlib_debug() -> None:
+    for name in _OAUTHLIB_LOGGERS:
+        logger = logging.getLogger(name)
+        if _DROP_DEBUG not in logger.filters:
+            logger.addFilter(_DROP_DEBUG)
 
 
 def _require(name: str, value: object) -> str:
@@ -109,6 +132,7 @@ class OAuth1Auth:
         """
         import oauthlib.oauth1
 
+        _silence_oauthlib_debug()
         client = oauthlib.oauth1.Client(
             self._consumer_key,
             client_secret=self._consumer_secret,

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._logging import mask_addresses_in
 from .auth import OAuth1Auth, Signer, XAuth
 from .errors import InfaktResponseTooLargeError, redact_text
 from .policy import Failure, FailureKind, Response, Send, exchange
@@ -95,6 +96,7 @@ class InfaktClient:
     ) -> None:
         import requests
 
+        mask_addresses_in("urllib3.connectionpool")
         self.settings = settings
         self._session = session if session is not None else requests.Session()
         self._owns_session = session is None

@@ -139,3 +139,19 @@ def test_credentials_are_checked(bad):
     with pytest.raises(e.InfaktConfigError) as caught:
         ApiKeyAuth(bad)
     assert "X-Evil" not in str(caught.value)
+
+
+def test_signing_logs_no_secret(caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    xauth = XAuth("test-consumer-key", "test-consumer-secret", "jan.kowalski@example.com", "hunter2")
+    xauth.sign(xauth.exchange_request("https://www.infakt.pl/api/v2"))
+    OAuth1Auth(*("ck", "test-consumer-secret", "test-token", "test-token-secret")).sign(
+        p.build_deliver(v2_settings(), 1, "mail", "org", "jan.kowalski@example.com")
+    )
+    logged = caplog.text
+    for secret in ("hunter2", "test-consumer-secret", "test-token-secret", "kowalski"):
+        assert secret not in logged
+    logging.getLogger("oauthlib.oauth1.rfc5849").warning("still heard")
+    assert "still heard" in caplog.text

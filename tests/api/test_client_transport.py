@@ -189,3 +189,18 @@ def test_client_repr_has_no_key():
     config = settings("http://127.0.0.1:1")
     with InfaktClient(config) as client:
         assert KEY not in repr(client) and KEY not in repr(client.settings)
+
+
+def test_http_library_logs_mask_the_recipient(run, caplog):
+    import logging
+
+    from .conftest import v2_settings
+
+    caplog.set_level(logging.DEBUG)
+    with scripted_server() as server:
+        server.default = Reply(200, body=b'{"invoice":{"invoice_id":1}}')
+        config = v2_settings(base=server.url + "/api/v2")
+        run(config, "deliver_invoice", 1, "mail", "org", "jan.kowalski@example.com")
+        assert "jan.kowalski%40example.com" in server.seen[0].path  # it was sent...
+    assert "kowalski" not in caplog.text  # ...but not logged
+    assert "test-consumer-secret" not in caplog.text and "test-token-secret" not in caplog.text
