@@ -69,7 +69,8 @@ def main() -> int:
     print(f"{'module':<48} {'median ms':>10} {'min ms':>8} {'max ms':>8}  verdict")
     worst = 0.0
     for module in [*MODULES, *args.compare]:
-        if importlib.util.find_spec(module.rsplit(".", 1)[0]) is None or importlib.util.find_spec(module) is None:
+        parent = module.rsplit(".", 1)[0]
+        if importlib.util.find_spec(parent) is None or importlib.util.find_spec(module) is None:
             print(f"{module:<48} {'-':>10} {'-':>8} {'-':>8}  skipped (not present)")
             continue
         figures = measure(module, args.runs, env)

@@ -17,9 +17,8 @@ AIRFLOW = str(pathlib.Path(sys.executable).with_name("airflow"))
 
 
 def test_provider_info_validates_against_airflows_schema():
-    import jsonschema
-
     import airflow
+    import jsonschema
 
     schema_path = pathlib.Path(airflow.__file__).with_name("provider_info.schema.json")
     schema = json.loads(schema_path.read_text())
@@ -28,7 +27,8 @@ def test_provider_info_validates_against_airflows_schema():
     (conn_type,) = info["connection-types"]
     assert conn_type["hook-class-name"] == "airflow_provider_infakt.hooks.infakt.InfaktHook"
     assert set(conn_type["conn-fields"]) == set(FORM_FIELDS)
-    secret_fields = {k for k, v in conn_type["conn-fields"].items() if v["schema"].get("format") == "password"}
+    fields = conn_type["conn-fields"]
+    secret_fields = {k for k, v in fields.items() if v["schema"].get("format") == "password"}
     assert secret_fields == {"oauth_token_secret", "xauth_password"}
 
 
