@@ -6,12 +6,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_infakt._compat import BaseHook, mask_secret
-from airflow_provider_infakt.hooks.connection import (
-    EXTRA_FIELDS,
-    ConnectionFields,
-    secrets_of,
-    settings_from_connection,
-)
 
 if TYPE_CHECKING:
     from airflow_provider_infakt.api import (
@@ -35,6 +29,9 @@ class InfaktHook(BaseHook):
     The client is created once per hook and reused (one HTTP session, kept alive).
 
     :param infakt_conn_id: the Airflow connection to use.
+
+    Importing this module is cheap (DAG files are parsed often): the connection rules and the HTTP
+    clients load on first use.
     """
 
     conn_name_attr = "infakt_conn_id"
@@ -48,7 +45,13 @@ class InfaktHook(BaseHook):
 
     # -- connection --------------------------------------------------------------------------------
     @staticmethod
-    def _fields(conn: Any) -> ConnectionFields:
+    def _settings_for(conn: Any) -> ClientSettings:
+        from airflow_provider_infakt.hooks.connection import (
+            ConnectionFields,
+            secrets_of,
+            settings_from_connection,
+        )
+
         fields = ConnectionFields(
             conn_id=conn.conn_id,
             host=conn.host,
@@ -58,19 +61,19 @@ class InfaktHook(BaseHook):
         )
         for secret in secrets_of(fields):
             mask_secret(secret)
-        return fields
+        return settings_from_connection(fields)
 
     @cached_property
     def settings(self) -> ClientSettings:
         """The client settings read from the connection (looked up once per hook)."""
-        return settings_from_connection(self._fields(self.get_connection(self.infakt_conn_id)))
+        return self._settings_for(self.get_connection(self.infakt_conn_id))
 
     async def asettings(self) -> ClientSettings:
         """:attr:`settings` for async code: the connection lookup never blocks the event loop."""
         if "settings" in self.__dict__:
             return self.__dict__["settings"]  # type: ignore[no-any-return]
         conn = await _aget_connection(self.infakt_conn_id)
-        settings = settings_from_connection(self._fields(conn))
+        settings = self._settings_for(conn)
         self.__dict__["settings"] = settings
         return settings
 
@@ -191,4 +194,4 @@ async def _aget_connection(conn_id: str) -> Any:
     return await sync_to_async(BaseHook.get_connection)(conn_id)
 
 
-__all__ = ["EXTRA_FIELDS", "InfaktHook"]
+__all__ = ["InfaktHook"]
