@@ -32,8 +32,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/import_cost.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check airflow_provider_infakt tests benchmarks
-	$(BIN)/ruff format --check airflow_provider_infakt tests benchmarks
+	$(BIN)/ruff check airflow_provider_infakt tests benchmarks example_dags
+	$(BIN)/ruff format --check airflow_provider_infakt tests benchmarks example_dags
 	$(BIN)/mypy
 
 demo: $(STAMP)

@@ -34,9 +34,7 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
-        "hooks": [
-            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_infakt.hooks.infakt"]}
-        ],
+        "hooks": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_infakt.hooks.infakt"]}],
         "connection-types": [
             {
                 "connection-type": "infakt",

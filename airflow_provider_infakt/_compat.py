@@ -45,6 +45,15 @@ def get_conf_value(section: str, key: str, fallback: Any = None) -> Any:
     return conf.get(section, key, fallback=fallback)
 
 
+def xcom_value(ti_key: Any, key: str) -> Any:
+    """The XCom value of ``key`` for the task instance ``ti_key`` (for operator links)."""
+    try:
+        from airflow.sdk.execution_time.xcom import XCom
+    except ImportError:  # Airflow 2
+        from airflow.models.xcom import XCom  # type: ignore[no-redef]
+    return XCom.get_value(ti_key=ti_key, key=key)
+
+
 __all__ = [
     "AIRFLOW_V3",
     "AirflowException",
@@ -56,4 +65,5 @@ __all__ = [
     "BaseSensorOperator",
     "get_conf_value",
     "mask_secret",
+    "xcom_value",
 ]

@@ -90,10 +90,7 @@ class AsyncInfaktClient:
         self._token_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
-        return (
-            f"AsyncInfaktClient(base_url={self.settings.base_url!r}, "
-            f"api_version={self.settings.api_version!r})"
-        )
+        return f"AsyncInfaktClient(base_url={self.settings.base_url!r}, api_version={self.settings.api_version!r})"
 
     # -- public calls ----------------------------------------------------------------------
     async def deliver_invoice(
@@ -152,9 +149,7 @@ class AsyncInfaktClient:
         await self.aclose()
 
     # -- machinery -------------------------------------------------------------------------
-    async def _call(
-        self, request: Request, parse: Callable[[Request, int, Mapping[str, str], bytes], _T]
-    ) -> _T:
+    async def _call(self, request: Request, parse: Callable[[Request, int, Mapping[str, str], bytes], _T]) -> _T:
         signer = await self._signer()
         response = await self._run(request, signer.sign)
         return parse(request, response.status, response.headers, response.body)

@@ -108,9 +108,7 @@ class OAuth1Auth:
         if (token is None) != (token_secret is None):
             raise InfaktConfigError("give both the OAuth token and token secret, or neither")
         self._token = _require("OAuth token", token) if token is not None else None
-        self._token_secret = (
-            _require("OAuth token secret", token_secret) if token_secret is not None else None
-        )
+        self._token_secret = _require("OAuth token secret", token_secret) if token_secret is not None else None
         self._nonce = nonce
         self._timestamp = timestamp
 
@@ -186,9 +184,7 @@ class XAuth:
         nonce: Callable[[], str] | None = None,
         timestamp: Callable[[], str] | None = None,
     ) -> None:
-        self._consumer = OAuth1Auth(
-            consumer_key, consumer_secret, None, None, nonce=nonce, timestamp=timestamp
-        )
+        self._consumer = OAuth1Auth(consumer_key, consumer_secret, None, None, nonce=nonce, timestamp=timestamp)
         self._username = _require("xAuth username", username)
         self._password = _require("xAuth password", password)
 
@@ -234,9 +230,7 @@ class XAuth:
         )
         return request
 
-    def parse_exchange(
-        self, request: Request, status: int, headers: Mapping[str, str], body: bytes
-    ) -> OAuth1Auth:
+    def parse_exchange(self, request: Request, status: int, headers: Mapping[str, str], body: bytes) -> OAuth1Auth:
         """The :class:`OAuth1Auth` (consumer plus the new token) from the exchange's answer, or raise:
         :class:`~.errors.InfaktAuthError` for 401 (wrong login or signature), the status's error class
         for other errors, :class:`~.errors.InfaktProtocolError` for an answer without a token pair."""

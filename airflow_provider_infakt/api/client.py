@@ -256,9 +256,7 @@ def _classify(exc: BaseException) -> FailureKind:
         reason: object = exc.args[0] if exc.args else None
         if isinstance(reason, urllib3.exceptions.MaxRetryError):
             reason = reason.reason
-        if isinstance(
-            reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
-        ):
+        if isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)):
             return "connect"
         return "sent"
     return "sent"

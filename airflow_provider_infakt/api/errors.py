@@ -208,9 +208,7 @@ class InfaktUnknownOutcome(InfaktError):
 
     retryable = False
 
-    def __init__(
-        self, reason: str, *, route: str, status: int | None = None, api_message: str | None = None
-    ) -> None:
+    def __init__(self, reason: str, *, route: str, status: int | None = None, api_message: str | None = None) -> None:
         self.reason = reason
         self.route = route
         self.status = status

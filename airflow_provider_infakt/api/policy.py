@@ -159,9 +159,7 @@ def failure_error(request: Request, failure: Failure, attempts: int) -> InfaktEr
             f"could not connect to inFakt for {request.route} ({tries}; nothing was sent): {failure.detail}"
         )
     if failure.kind == "fatal":
-        return InfaktConnectionError(
-            f"cannot talk to inFakt for {request.route}: {failure.detail}", retryable=False
-        )
+        return InfaktConnectionError(f"cannot talk to inFakt for {request.route}: {failure.detail}", retryable=False)
     if not request.idempotent:
         return InfaktUnknownOutcome(failure.detail, route=request.route)
     return InfaktTransportError(

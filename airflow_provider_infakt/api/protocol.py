@@ -644,9 +644,7 @@ def error_for(
         )
     retry_after = parse_retry_after(header_value(headers, "Retry-After"), time.time() if now is None else now)
     cls = error_class_for_status(status)
-    return cls(
-        status, message, request_echo=echo, errors=errors, retry_after=retry_after, route=request.route
-    )
+    return cls(status, message, request_echo=echo, errors=errors, retry_after=retry_after, route=request.route)
 
 
 def _check(request: Request, status: int, headers: Mapping[str, str], body: bytes) -> None:
@@ -691,9 +689,7 @@ def _invoice_from(obj: Any, api_version: ApiVersion) -> Invoice:
     if not isinstance(obj, dict):
         raise _Unreadable(f"an invoice was expected, got {type(obj).__name__}")
     raw_status = _as_text(obj.get("status"))
-    raw_id = (
-        obj.get("id", obj.get("invoice_id")) if api_version == "v3" else obj.get("invoice_id", obj.get("id"))
-    )
+    raw_id = obj.get("id", obj.get("invoice_id")) if api_version == "v3" else obj.get("invoice_id", obj.get("id"))
     return Invoice(
         id=_as_int(raw_id),
         uuid=_as_text(obj.get("uuid")),

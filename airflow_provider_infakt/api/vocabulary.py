@@ -298,9 +298,7 @@ def validate_invoice_id(value: object, api_version: ApiVersion = "v2") -> int | 
     Accepted: a positive int, a string of ASCII digits (returned as int; surrounding whitespace is
     ignored), and on v3 a uuid string. Refused: bool, float, zero, negative numbers and anything else.
     """
-    allowed_text = "a positive integer or a string of digits" + (
-        ", or an invoice uuid" if api_version == "v3" else ""
-    )
+    allowed_text = "a positive integer or a string of digits" + (", or an invoice uuid" if api_version == "v3" else "")
 
     def refuse(reason: str) -> InfaktValidationError:
         return InfaktValidationError(

@@ -90,9 +90,7 @@ def _bool(conn_id: str, name: str, value: Any) -> bool:
         return True
     if isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "off"):
         return False
-    raise InfaktConfigError(
-        f"connection {conn_id!r}: extra.{name}={value!r} is not a boolean; use true or false"
-    )
+    raise InfaktConfigError(f"connection {conn_id!r}: extra.{name}={value!r} is not a boolean; use true or false")
 
 
 def _number(conn_id: str, name: str, value: Any, *, integer: bool = False, minimum: float = 0) -> float:
@@ -137,6 +135,18 @@ def base_url_for(fields: ConnectionFields, api_version: str, sandbox: bool) -> s
     return host.rstrip("/")
 
 
+def web_url_template(fields: ConnectionFields) -> str:
+    """The invoice page template for the "inFakt invoice" link: ``extra.web_url``, else inFakt's app
+    (its sandbox with ``extra.sandbox``)."""
+    from airflow_provider_infakt.links import DEFAULT_WEB_URL, SANDBOX_WEB_URL
+
+    extra = normalized_extra(fields.extra)
+    if "web_url" in extra:
+        return str(extra["web_url"])
+    sandbox = "sandbox" in extra and _bool(fields.conn_id, "sandbox", extra["sandbox"])
+    return SANDBOX_WEB_URL if sandbox else DEFAULT_WEB_URL
+
+
 def settings_from_connection(fields: ConnectionFields) -> ClientSettings:
     """Client settings for the connection, or :class:`InfaktConfigError` naming what is wrong.
 
@@ -147,8 +157,7 @@ def settings_from_connection(fields: ConnectionFields) -> ClientSettings:
     unknown = sorted(set(extra) - set(EXTRA_FIELDS))
     if unknown:
         raise InfaktConfigError(
-            f"connection {conn_id!r}: unknown extra field(s) {', '.join(unknown)}; "
-            f"known: {', '.join(EXTRA_FIELDS)}"
+            f"connection {conn_id!r}: unknown extra field(s) {', '.join(unknown)}; known: {', '.join(EXTRA_FIELDS)}"
         )
     api_version = _choice(conn_id, "api_version", extra.get("api_version", "v3"), ("v3", "v2"))
     sandbox = "sandbox" in extra and _bool(conn_id, "sandbox", extra["sandbox"])
@@ -195,16 +204,12 @@ def _rate_limit(conn_id: str, value: Any) -> RateLimit | None:
             raise InfaktConfigError(
                 f"connection {conn_id!r}: extra.rate_limit may hold {', '.join(sorted(allowed))} only"
             )
-        numbers = {
-            k: int(_number(conn_id, f"rate_limit.{k}", v, integer=True, minimum=1)) for k, v in value.items()
-        }
+        numbers = {k: int(_number(conn_id, f"rate_limit.{k}", v, integer=True, minimum=1)) for k, v in value.items()}
         return RateLimit(**numbers)
     return RateLimit() if _bool(conn_id, "rate_limit", value) else None
 
 
-def _auth(
-    fields: ConnectionFields, api_version: str, extra: Mapping[str, Any]
-) -> ApiKeyAuth | OAuth1Auth | XAuth:
+def _auth(fields: ConnectionFields, api_version: str, extra: Mapping[str, Any]) -> ApiKeyAuth | OAuth1Auth | XAuth:
     conn_id = fields.conn_id
     if api_version == "v3":
         if not fields.password:
@@ -214,8 +219,7 @@ def _auth(
         return ApiKeyAuth(fields.password)
     if not fields.login or not fields.password:
         raise InfaktConfigError(
-            f"connection {conn_id!r}: API v2 needs the OAuth consumer key in login and the consumer "
-            "secret in password"
+            f"connection {conn_id!r}: API v2 needs the OAuth consumer key in login and the consumer secret in password"
         )
     has_token = "oauth_token" in extra or "oauth_token_secret" in extra
     has_xauth = "xauth_username" in extra or "xauth_password" in extra
@@ -229,17 +233,13 @@ def _auth(
             raise InfaktConfigError(
                 f"connection {conn_id!r}: OAuth needs both extra.oauth_token and extra.oauth_token_secret"
             )
-        return OAuth1Auth(
-            fields.login, fields.password, str(extra["oauth_token"]), str(extra["oauth_token_secret"])
-        )
+        return OAuth1Auth(fields.login, fields.password, str(extra["oauth_token"]), str(extra["oauth_token_secret"]))
     if has_xauth:
         if "xauth_username" not in extra or "xauth_password" not in extra:
             raise InfaktConfigError(
                 f"connection {conn_id!r}: xAuth needs both extra.xauth_username and extra.xauth_password"
             )
-        return XAuth(
-            fields.login, fields.password, str(extra["xauth_username"]), str(extra["xauth_password"])
-        )
+        return XAuth(fields.login, fields.password, str(extra["xauth_username"]), str(extra["xauth_password"]))
     raise InfaktConfigError(
         f"connection {conn_id!r}: API v2 needs extra.oauth_token and extra.oauth_token_secret, "
         "or extra.xauth_username and extra.xauth_password"

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         InfaktClient,
         Invoice,
     )
+    from airflow_provider_infakt.hooks.connection import ConnectionFields
 
 
 class InfaktHook(BaseHook):
@@ -45,12 +46,8 @@ class InfaktHook(BaseHook):
 
     # -- connection --------------------------------------------------------------------------------
     @staticmethod
-    def _settings_for(conn: Any) -> ClientSettings:
-        from airflow_provider_infakt.hooks.connection import (
-            ConnectionFields,
-            secrets_of,
-            settings_from_connection,
-        )
+    def _fields_of(conn: Any) -> ConnectionFields:
+        from airflow_provider_infakt.hooks.connection import ConnectionFields, secrets_of
 
         fields = ConnectionFields(
             conn_id=conn.conn_id,
@@ -61,21 +58,32 @@ class InfaktHook(BaseHook):
         )
         for secret in secrets_of(fields):
             mask_secret(secret)
-        return settings_from_connection(fields)
+        return fields
+
+    @cached_property
+    def connection_fields(self) -> ConnectionFields:
+        """The connection's fields, looked up once per hook; every secret masked on the way."""
+        return self._fields_of(self.get_connection(self.infakt_conn_id))
 
     @cached_property
     def settings(self) -> ClientSettings:
-        """The client settings read from the connection (looked up once per hook)."""
-        return self._settings_for(self.get_connection(self.infakt_conn_id))
+        """The client settings read from the connection."""
+        from airflow_provider_infakt.hooks.connection import settings_from_connection
+
+        return settings_from_connection(self.connection_fields)
 
     async def asettings(self) -> ClientSettings:
         """:attr:`settings` for async code: the connection lookup never blocks the event loop."""
-        if "settings" in self.__dict__:
-            return self.__dict__["settings"]  # type: ignore[no-any-return]
-        conn = await _aget_connection(self.infakt_conn_id)
-        settings = self._settings_for(conn)
-        self.__dict__["settings"] = settings
-        return settings
+        if "connection_fields" not in self.__dict__:
+            self.__dict__["connection_fields"] = self._fields_of(await _aget_connection(self.infakt_conn_id))
+        return self.settings
+
+    @property
+    def web_url_template(self) -> str:
+        """The invoice page template (``extra.web_url``, else inFakt's app) with ``{invoice_id}``."""
+        from airflow_provider_infakt.hooks.connection import web_url_template
+
+        return web_url_template(self.connection_fields)
 
     # -- clients -----------------------------------------------------------------------------------
     def get_conn(self) -> InfaktClient:

@@ -28,9 +28,7 @@ def _serve(argv: Sequence[str]) -> int:
         "--port", type=int, default=DEFAULT_PORT, help=f"port; 0 picks a free one (default {DEFAULT_PORT})"
     )
     parser.add_argument("--limits", action="store_true", help="enforce inFakt's request limits (429)")
-    parser.add_argument(
-        "--time-scale", type=float, default=1.0, help="run the limits' minute and day this much faster"
-    )
+    parser.add_argument("--time-scale", type=float, default=1.0, help="run the limits' minute and day this much faster")
     parser.add_argument("--postal-package", action="store_true", help="the demo account can send by post")
     parser.add_argument(
         "--pay-after-delivery",
@@ -83,11 +81,7 @@ def _connection(argv: Sequence[str]) -> int:
 
     from .emulator import connection_json
 
-    print(
-        connection_json(
-            args.url, api_version=args.api_version, format=args.format, auth=args.auth, scope=args.scope
-        )
-    )
+    print(connection_json(args.url, api_version=args.api_version, format=args.format, auth=args.auth, scope=args.scope))
     return 0
 
 

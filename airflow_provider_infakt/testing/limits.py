@@ -36,9 +36,7 @@ class RateLimiter:
         self.other_per_minute = other_per_minute
         self._clock = clock
         self._lock = threading.Lock()
-        self._hits: dict[tuple[str, str], collections.deque[float]] = collections.defaultdict(
-            collections.deque
-        )
+        self._hits: dict[tuple[str, str], collections.deque[float]] = collections.defaultdict(collections.deque)
 
     @property
     def window(self) -> float:

@@ -76,9 +76,7 @@ class EmulatorApp:
         r.add_get("/api/v2/invoices/{name}.{fmt}", self._api("v2", "v2", self.v2_dispatch))
         r.add_route("*", "/api/v3/invoices.{fmt}", self._api("v3.list", "v3", self.v3_list))
         r.add_route("*", "/api/v3/invoices/{ref}.{fmt}", self._api("v3.invoice", "v3", self.v3_invoice))
-        r.add_route(
-            "*", "/api/v3/invoices/{ref}/{action}.{fmt}", self._api("v3.action", "v3", self.v3_action)
-        )
+        r.add_route("*", "/api/v3/invoices/{ref}/{action}.{fmt}", self._api("v3.action", "v3", self.v3_action))
         r.add_get("/app/invoices/{ref}", self._api("web.invoice", None, self.web_invoice))
         r.add_get("/_emulator", self.admin_index)
         r.add_get("/_emulator/", self.admin_index)
@@ -163,16 +161,12 @@ class EmulatorApp:
             return "v3." + request.match_info["action"]
         return route
 
-    def _fault_response(
-        self, fault: Fault, route: str, api_version: str | None, request: web.Request
-    ) -> web.Response:
+    def _fault_response(self, fault: Fault, route: str, api_version: str | None, request: web.Request) -> web.Response:
         assert fault.status is not None
         headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
         if fault.body is not None:
             return web.Response(status=fault.status, body=fault.body.encode(), headers=headers)
-        response = self._error(
-            request, api_version or "v3", fault.status, f"Emulated fault: HTTP {fault.status}"
-        )
+        response = self._error(request, api_version or "v3", fault.status, f"Emulated fault: HTTP {fault.status}")
         response.headers.update(headers)
         return response
 
@@ -208,9 +202,7 @@ class EmulatorApp:
         """``GET /api/v2/invoices/{deliver|list|<id>}.{xml|json}``."""
         fmt = request.match_info["fmt"]
         if fmt not in render.CONTENT_TYPES:
-            return self._error(
-                request, "v2", 406, f"Unknown format ({fmt}). Use .xml or .json. See documentation."
-            )
+            return self._error(request, "v2", 406, f"Unknown format ({fmt}). Use .xml or .json. See documentation.")
         try:
             self.oauth.verify(method=request.method, url=_absolute_url(request), headers=request.headers)
         except OAuthRejected as exc:
@@ -235,15 +227,11 @@ class EmulatorApp:
             return self._error(
                 request, "v2", 400, f"Missing required parameter ({', '.join(missing)}). See documentation."
             )
-        outside = [
-            p for p, allowed in (("type", DELIVERY_TYPES), ("doc_type", DOC_TYPES)) if query[p] not in allowed
-        ]
+        outside = [p for p, allowed in (("type", DELIVERY_TYPES), ("doc_type", DOC_TYPES)) if query[p] not in allowed]
         if outside:
             return self._error(request, "v2", 400, render.value_not_in_set(outside))
         if not query["id"].isdigit():
-            return self._error(
-                request, "v2", 400, "Parameter's value is not a number (id). See documentation."
-            )
+            return self._error(request, "v2", 400, "Parameter's value is not a number (id). See documentation.")
         recipient = query.get("recipient")
         if recipient is not None and not _EMAIL.match(recipient):
             return self._error(
@@ -254,9 +242,7 @@ class EmulatorApp:
             )
         invoice = self.account.find(int(query["id"]))
         if invoice is None:
-            return self._error(
-                request, "v2", 404, f"Invoice not found (id={query['id']}). See documentation."
-            )
+            return self._error(request, "v2", 404, f"Invoice not found (id={query['id']}). See documentation.")
         try:
             self.account.deliver(
                 invoice,

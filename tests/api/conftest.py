@@ -10,9 +10,7 @@ CONSUMER = ("test-consumer-key", "test-consumer-secret")
 TOKEN = ("test-token", "test-token-secret")
 
 
-def v2_settings(
-    fmt: str = "json", base: str = "https://www.infakt.pl/api/v2", **kwargs: object
-) -> ClientSettings:
+def v2_settings(fmt: str = "json", base: str = "https://www.infakt.pl/api/v2", **kwargs: object) -> ClientSettings:
     return ClientSettings(base, "v2", OAuth1Auth(*CONSUMER, *TOKEN), format=fmt, **kwargs)  # type: ignore[arg-type]
 
 

@@ -46,15 +46,11 @@ def test_api_key_goes_in_the_header_only():
 def test_oauth_signature_verifies_and_binds_the_query():
     settings = v2_settings()
     request = p.build_deliver(settings, 1, "mail", "KOPIA", "jan.kowalski@example.com")
-    signed = OAuth1Auth("test-consumer-key", "test-consumer-secret", "test-token", "test-token-secret").sign(
-        request
-    )
+    signed = OAuth1Auth("test-consumer-key", "test-consumer-secret", "test-token", "test-token-secret").sign(request)
     assert _verify(signed, "test-consumer-secret", "test-token-secret")
     assert not _verify(signed, "wrong-secret", "test-token-secret")
     assert not _verify(signed, "test-consumer-secret", "wrong-token-secret")
-    tampered = p.Request(
-        **{**signed.__dict__, "params": (("type", "mail"), ("doc_type", "org"), ("id", "1"))}
-    )
+    tampered = p.Request(**{**signed.__dict__, "params": (("type", "mail"), ("doc_type", "org"), ("id", "1"))})
     assert not _verify(tampered, "test-consumer-secret", "test-token-secret")
     header = signed.header("Authorization") or ""
     assert 'oauth_consumer_key="test-consumer-key"' in header and 'oauth_token="test-token"' in header

@@ -146,9 +146,7 @@ def test_401_v3_wrong_key(infakt_emulator):
 
 
 def test_401_v2_wrong_signature(infakt_emulator):
-    auth = OAuth1Auth(
-        credentials.CONSUMER_KEY, "not-the-secret", credentials.ACCESS_TOKEN, credentials.TOKEN_SECRET
-    )
+    auth = OAuth1Auth(credentials.CONSUMER_KEY, "not-the-secret", credentials.ACCESS_TOKEN, credentials.TOKEN_SECRET)
     settings = ClientSettings(infakt_emulator.url + "/api/v2", "v2", auth)
     with InfaktClient(settings) as api, pytest.raises(e.InfaktAuthError) as caught:
         api.deliver_invoice(1, "mail", "org")
@@ -157,9 +155,7 @@ def test_401_v2_wrong_signature(infakt_emulator):
 
 
 def test_401_xauth_wrong_password(infakt_emulator):
-    auth = XAuth(
-        credentials.CONSUMER_KEY, credentials.CONSUMER_SECRET, credentials.XAUTH_USERNAME, "bad-pass"
-    )
+    auth = XAuth(credentials.CONSUMER_KEY, credentials.CONSUMER_SECRET, credentials.XAUTH_USERNAME, "bad-pass")
     settings = ClientSettings(infakt_emulator.url + "/api/v2", "v2", auth)
     with InfaktClient(settings) as api, pytest.raises(e.InfaktAuthError) as caught:
         api.get_invoice(1)
@@ -285,9 +281,7 @@ def test_no_key_header_across_a_redirect(infakt_emulator):
 
     emu = infakt_emulator
     with scripted_server() as elsewhere:
-        emu.fault(
-            "v3.deliver_via_email", redirect_to=elsewhere.url + "/api/v3/invoices/1/deliver_via_email.json"
-        )
+        emu.fault("v3.deliver_via_email", redirect_to=elsewhere.url + "/api/v3/invoices/1/deliver_via_email.json")
         with client(emu) as api, pytest.raises(e.InfaktRedirectError):
             api.deliver_invoice(1, "mail", "org")
         assert elsewhere.seen == []

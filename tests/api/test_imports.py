@@ -11,8 +11,7 @@ HEAVY = ("airflow", "requests", "httpx", "xmltodict", "oauthlib", "urllib3", "ai
 
 def _loaded_after(code: str) -> list[str]:
     probe = (
-        f"import sys, json\n{code}\n"
-        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))"
+        f"import sys, json\n{code}\nprint(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     return json.loads(result.stdout)

@@ -52,11 +52,7 @@ def mid(_: object = None) -> float:
         (DELIVER, 502, {}, 1, None),
         (DELIVER, 504, {}, 1, None),
         (READ, 501, {}, 1, None),
-        *[
-            (req, status, {}, 1, None)
-            for req in (READ, DELIVER)
-            for status in (400, 401, 402, 403, 404, 406, 422, 423)
-        ],
+        *[(req, status, {}, 1, None) for req in (READ, DELIVER) for status in (400, 401, 402, 403, 404, 406, 422, 423)],
     ],
 )
 def test_retry_table_for_answers(request_, status, headers, retry, expected):
@@ -119,9 +115,7 @@ def drive(request, answers, *, settings=SETTINGS, limiter=None, sign=lambda r: r
 
 def test_exchange_retries_rate_limits_then_answers():
     ok = Response(202, {}, b"")
-    actions, result = drive(
-        DELIVER, [Response(429, {"Retry-After": "2"}, b""), Failure("connect", "refused"), ok]
-    )
+    actions, result = drive(DELIVER, [Response(429, {"Retry-After": "2"}, b""), Failure("connect", "refused"), ok])
     assert [type(a).__name__ for a in actions] == ["Send", "Sleep", "Send", "Sleep", "Send"]
     assert [a.seconds for a in actions if isinstance(a, Sleep)] == [2.0, 1.5]
     assert result is ok

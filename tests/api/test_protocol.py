@@ -61,9 +61,7 @@ XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8"}
 def test_v2_deliver_matches_the_seed_example(v2xml):
     request = p.build_deliver(v2xml, 1, "mail", "KOPIA")
     assert request.method == "GET"
-    assert (
-        request.full_url == "https://www.infakt.pl/api/v2/invoices/deliver.xml?type=mail&doc_type=KOPIA&id=1"
-    )
+    assert request.full_url == "https://www.infakt.pl/api/v2/invoices/deliver.xml?type=mail&doc_type=KOPIA&id=1"
     assert request.body is None
     assert request.idempotent is False
     assert request.route == "v2.deliver"
@@ -173,9 +171,7 @@ def test_read_builders(v2json, v2xml, v3):
         ("limit", "10"),
         ("q[status_eq]", "sent"),
     )
-    assert (
-        p.build_list_invoices(v3).full_url == "https://api.infakt.pl/api/v3/invoices.json?offset=0&limit=25"
-    )
+    assert p.build_list_invoices(v3).full_url == "https://api.infakt.pl/api/v3/invoices.json?offset=0&limit=25"
     with pytest.raises(InfaktValidationError):
         p.build_list_invoices(v3, page_size=101)
     with pytest.raises(InfaktValidationError):
@@ -342,14 +338,9 @@ def test_parse_v2_list_all_shapes(v2json, v2xml):
     page = p.parse_invoice_list(p.build_list_invoices(v2xml, page_size=2), 200, {}, V2_LIST_XML)
     assert [(i.id, i.status) for i in page.invoices] == [(1, "draft"), (2, "printed")]
     assert (page.total_count, page.next_cursor) == (3, 2)
-    page = p.parse_invoice_list(
-        p.build_list_invoices(v2xml, page_size=2, cursor=2), 200, {}, V2_LIST_XML_ATTRS
-    )
+    page = p.parse_invoice_list(p.build_list_invoices(v2xml, page_size=2, cursor=2), 200, {}, V2_LIST_XML_ATTRS)
     assert ([i.id for i in page.invoices], page.total_count, page.next_cursor) == ([3], 3, None)
-    empty = (
-        b'<?xml version="1.0"?>\n<hash><invoices type="array"/>'
-        b"<page>1</page><total_count>0</total_count></hash>"
-    )
+    empty = b'<?xml version="1.0"?>\n<hash><invoices type="array"/><page>1</page><total_count>0</total_count></hash>'
     page = p.parse_invoice_list(p.build_list_invoices(v2xml), 200, {}, empty)
     assert (page.invoices, page.next_cursor) == ((), None)
 
@@ -423,9 +414,7 @@ def test_status_to_exception_for_reads(status, cls, retryable, version):
 
     settings = v2_settings() if version == "v2" else v3_settings()
     body = (
-        json.dumps({"message": "Emulated", "request": "/api/v2/x"})
-        if version == "v2"
-        else '{"error": "Emulated"}'
+        json.dumps({"message": "Emulated", "request": "/api/v2/x"}) if version == "v2" else '{"error": "Emulated"}'
     ).encode()
     with pytest.raises(cls) as caught:
         p.parse_invoice(p.build_get_invoice(settings, 1), status, {"Retry-After": "7"}, body)
@@ -497,8 +486,7 @@ def test_error_echo_masks_personal_data(v2json):
     body = json.dumps(
         {
             "message": "no",
-            "request": "/api/v2/invoices/deliver.json?type=mail&doc_type=org&id=1"
-            "&recipient=jan.kowalski%40example.com",
+            "request": "/api/v2/invoices/deliver.json?type=mail&doc_type=org&id=1&recipient=jan.kowalski%40example.com",
         }
     ).encode()
     with pytest.raises(e.InfaktBadRequestError) as caught:
@@ -513,9 +501,7 @@ def _roundtrip(obj: object) -> object:
 
 def test_api_errors_pickle(v3):
     with pytest.raises(e.InfaktUnprocessableError) as caught:
-        p.parse_deliver(
-            p.build_deliver(v3, 1, "mail", "org"), 422, {"Retry-After": "3"}, b'{"errors":{"a":["b"]}}'
-        )
+        p.parse_deliver(p.build_deliver(v3, 1, "mail", "org"), 422, {"Retry-After": "3"}, b'{"errors":{"a":["b"]}}')
     clone = _roundtrip(caught.value)
     assert type(clone) is e.InfaktUnprocessableError
     assert (clone.status, clone.errors, clone.retry_after, str(clone)) == (
@@ -555,10 +541,7 @@ def test_follow_redirect_same_origin_only(v3):
     request = p.build_get_invoice(v3, 1)
     moved = p.follow_redirect(request, 301, "/api/v3/invoices/2.json?x=1")
     assert moved.url == "https://api.infakt.pl/api/v3/invoices/2.json" and moved.params == (("x", "1"),)
-    assert (
-        p.follow_redirect(request, 307, "https://API.infakt.pl:443/other").url
-        == "https://API.infakt.pl:443/other"
-    )
+    assert p.follow_redirect(request, 307, "https://API.infakt.pl:443/other").url == "https://API.infakt.pl:443/other"
     for location in (
         "https://evil.example/api/v3/x",
         "http://api.infakt.pl/api/v3/x",

@@ -58,10 +58,7 @@ def test_version_format_and_auth_must_agree():
         ClientSettings("https://www.infakt.pl/api/v2", "v2", KEY)
     with pytest.raises(InfaktConfigError, match="api_version"):
         ClientSettings("https://www.infakt.pl/api/v2", "v5", KEY)  # type: ignore[arg-type]
-    assert (
-        ClientSettings("https://www.infakt.pl/api/v2", "v2", XAuth("a", "b", "c", "d"), format="xml").format
-        == "xml"
-    )
+    assert ClientSettings("https://www.infakt.pl/api/v2", "v2", XAuth("a", "b", "c", "d"), format="xml").format == "xml"
 
 
 def test_numbers_are_checked():
@@ -73,8 +70,4 @@ def test_numbers_are_checked():
 
 def test_loopback():
     assert is_loopback_host("LOCALHOST") and is_loopback_host("127.0.0.2") and is_loopback_host("::1")
-    assert (
-        not is_loopback_host("128.0.0.1")
-        and not is_loopback_host("example.com")
-        and not is_loopback_host(None)
-    )
+    assert not is_loopback_host("128.0.0.1") and not is_loopback_host("example.com") and not is_loopback_host(None)

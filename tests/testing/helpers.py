@@ -23,9 +23,7 @@ def oauth_headers(
     extra = conn["extra"]
     options: dict[str, Any] = {"client_secret": conn["password"]}
     if token:
-        options.update(
-            resource_owner_key=extra["oauth_token"], resource_owner_secret=extra["oauth_token_secret"]
-        )
+        options.update(resource_owner_key=extra["oauth_token"], resource_owner_secret=extra["oauth_token_secret"])
     options.update(client_options)
     client = Client(conn["login"], **options)
     _, signed, _ = client.sign(url, http_method=method, body=body, headers=headers)

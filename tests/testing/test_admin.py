@@ -29,9 +29,7 @@ def test_deliveries_are_recorded_with_seed_words(infakt_emulator):
     body = {"print_type": "copy_duplicate", "recipient": "x@y.example"}
     assert v3(v3conn, "POST", "/invoices/3/deliver_via_email.json", json=body).status_code == 202
     listed = admin(infakt_emulator, "GET", "/deliveries").json()["deliveries"]
-    assert [
-        (d["invoice_id"], d["type"], d["doc_type"], d["recipient"], d["api_version"]) for d in listed
-    ] == [
+    assert [(d["invoice_id"], d["type"], d["doc_type"], d["recipient"], d["api_version"]) for d in listed] == [
         (2, "mail", "d_kop", None, "v2"),
         (3, "mail", "d_kop", "x@y.example", "v3"),
     ]
@@ -55,9 +53,7 @@ def test_keep_alive_serves_many_requests_on_one_connection(infakt_emulator):
     conn = infakt_emulator.connection()
     with requests.Session() as session:
         for _ in range(5):
-            response = session.get(
-                conn["host"] + "/invoices/1.json", headers={"X-inFakt-ApiKey": conn["password"]}
-            )
+            response = session.get(conn["host"] + "/invoices/1.json", headers={"X-inFakt-ApiKey": conn["password"]})
             assert response.status_code == 200
     peers = {r.peer for r in infakt_emulator.requests}
     assert len(peers) == 1
@@ -87,10 +83,7 @@ def test_create_invoice_mark_paid_and_reset(infakt_emulator):
 
 def test_pay_after_delivery_scenario(infakt_emulator):
     conn = infakt_emulator.connection()
-    assert (
-        admin(infakt_emulator, "POST", "/scenarios/pay-after-delivery", json={"seconds": 0.2}).status_code
-        == 200
-    )
+    assert admin(infakt_emulator, "POST", "/scenarios/pay-after-delivery", json={"seconds": 0.2}).status_code == 200
     v3(conn, "POST", "/invoices/1/deliver_via_email.json", json={"print_type": "original"})
     assert infakt_emulator.invoice(1)["status"] == "sent"
     deadline = time.monotonic() + 5

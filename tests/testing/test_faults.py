@@ -101,9 +101,7 @@ def test_redirect(infakt_emulator, conn):
 
 def test_faults_over_the_admin_route(infakt_emulator, conn):
     base = infakt_emulator.url + "/_emulator/faults"
-    created = requests.post(
-        base, json={"route": "v3.*", "status": 503, "times": 1, "retry_after": 3}, timeout=5
-    )
+    created = requests.post(base, json={"route": "v3.*", "status": 503, "times": 1, "retry_after": 3}, timeout=5)
     assert created.status_code == 201
     assert created.json()["retry_after"] == "3"
     assert [f["route"] for f in requests.get(base, timeout=5).json()["faults"]] == ["v3.*"]

@@ -15,9 +15,7 @@ def test_limits_are_off_by_default(infakt_emulator):
     conn = infakt_emulator.connection()
     with requests.Session() as session:
         statuses = {
-            session.get(
-                conn["host"] + "/invoices/1.json", headers={"X-inFakt-ApiKey": conn["password"]}
-            ).status_code
+            session.get(conn["host"] + "/invoices/1.json", headers={"X-inFakt-ApiKey": conn["password"]}).status_code
             for _ in range(310)
         }
     assert statuses == {200}
@@ -28,17 +26,13 @@ def test_get_limit_is_300_a_minute_per_ip(infakt_emulator):
     conn = infakt_emulator.connection()
     headers = {"X-inFakt-ApiKey": conn["password"]}
     with requests.Session() as session:
-        statuses = [
-            session.get(conn["host"] + "/invoices/1.json", headers=headers).status_code for _ in range(301)
-        ]
+        statuses = [session.get(conn["host"] + "/invoices/1.json", headers=headers).status_code for _ in range(301)]
         assert statuses == [200] * 300 + [429]
         last = session.get(conn["host"] + "/invoices/1.json", headers=headers)
     assert last.status_code == 429
     assert "300 GET requests a minute" in last.json()["error"]
     # Other methods have their own budget.
-    assert (
-        v3(conn, "POST", "/invoices/1/deliver_via_email.json", json={"print_type": "copy"}).status_code == 202
-    )
+    assert v3(conn, "POST", "/invoices/1/deliver_via_email.json", json={"print_type": "copy"}).status_code == 202
 
 
 def test_other_limit_is_150_a_minute_and_v2_errors_keep_their_shape(infakt_emulator):

@@ -84,9 +84,7 @@ def test_signature_in_query_is_accepted_too(infakt_emulator, conn):
 
 def _xauth(conn, root, username, password, *, mode="client_auth", sign=True, secret=None):
     url = root + "/oauth/access_token"
-    body = urllib.parse.urlencode(
-        {"x_auth_username": username, "x_auth_password": password, "x_auth_mode": mode}
-    )
+    body = urllib.parse.urlencode({"x_auth_username": username, "x_auth_password": password, "x_auth_mode": mode})
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     if sign:
         options = {"client_secret": secret} if secret else {}

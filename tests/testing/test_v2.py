@@ -141,6 +141,4 @@ def test_list_pages_and_filters(infakt_emulator, v2json, v2xml):
 
 def test_json_bodies_are_utf8_json(v2json):
     response = v2_get(v2json, "/invoices/1.json")
-    assert json.loads(response.content.decode("utf-8"))["invoice"]["client_company_name"].startswith(
-        "Piekarnia"
-    )
+    assert json.loads(response.content.decode("utf-8"))["invoice"]["client_company_name"].startswith("Piekarnia")

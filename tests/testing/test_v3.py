@@ -64,9 +64,7 @@ def test_list_filters_and_order(infakt_emulator, conn):
 
 
 def test_deliver_via_email_is_202_empty_and_moves_status(infakt_emulator, conn):
-    response = v3(
-        conn, "POST", "/invoices/4/deliver_via_email.json", json={"print_type": "copy", "locale": "en"}
-    )
+    response = v3(conn, "POST", "/invoices/4/deliver_via_email.json", json={"print_type": "copy", "locale": "en"})
     assert (response.status_code, response.content) == (202, b"")
     (delivery,) = infakt_emulator.deliveries
     assert (delivery.invoice_id, delivery.type, delivery.doc_type, delivery.api_version) == (
@@ -151,9 +149,7 @@ def test_missing_or_wrong_key_is_401(infakt_emulator, conn):
     for key in (None, "wrong-key"):
         headers = {} if key is None else {"X-inFakt-ApiKey": key}
         for method, path in (("GET", "/invoices/1.json"), ("POST", "/invoices/1/deliver_via_email.json")):
-            response = v3(
-                {**conn, "password": ""}, method, path, headers=headers, json={"print_type": "copy"}
-            )
+            response = v3({**conn, "password": ""}, method, path, headers=headers, json={"print_type": "copy"})
             assert response.status_code == 401
             assert "X-inFakt-ApiKey" in response.json()["error"]
     assert infakt_emulator.deliveries == []

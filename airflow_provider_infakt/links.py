@@ -1,0 +1,39 @@
+"""The "inFakt invoice" button on a delivering task: a link to the invoice's page.
+
+The operator works the URL out at execute time from the connection's ``extra.web_url`` template and
+keeps it in XCom (key :data:`INVOICE_URL_XCOM_KEY`); :meth:`InfaktInvoiceLink.get_link` only reads
+that XCom back. It never reads a connection and never calls inFakt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_infakt._compat import BaseOperatorLink
+
+#: XCom key under which the operator stores the invoice page URL.
+INVOICE_URL_XCOM_KEY = "infakt_invoice_url"
+#: The invoice page in inFakt's web app when the connection gives no ``extra.web_url``.
+#: An assumption (inFakt documents no URL scheme for it): set ``extra.web_url`` to be sure.
+DEFAULT_WEB_URL = "https://app.infakt.pl/app/faktury/{invoice_id}"
+SANDBOX_WEB_URL = "https://app.sandbox-infakt.pl/app/faktury/{invoice_id}"
+
+
+def invoice_url(template: str, invoice_id: int | str) -> str:
+    """The invoice page URL: ``template`` with ``{invoice_id}`` filled in (URL-quoted)."""
+    from urllib.parse import quote
+
+    return template.replace("{invoice_id}", quote(str(invoice_id), safe=""))
+
+
+class InfaktInvoiceLink(BaseOperatorLink):
+    """Extra link "inFakt invoice": opens the delivered invoice in inFakt (or in the emulator)."""
+
+    name = "inFakt invoice"
+
+    def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        """The URL the operator stored for this task instance, or ``""`` before it ran."""
+        from airflow_provider_infakt._compat import xcom_value
+
+        value = xcom_value(ti_key, INVOICE_URL_XCOM_KEY)
+        return value if isinstance(value, str) else ""

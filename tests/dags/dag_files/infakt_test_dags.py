@@ -1,0 +1,41 @@
+"""DAGs for the provider's own tests: short retry delays, mapping."""
+
+from __future__ import annotations
+
+import datetime
+
+try:
+    from airflow.sdk import DAG, task
+except ImportError:
+    from airflow import DAG
+    from airflow.decorators import task
+
+from airflow_provider_infakt.operators.deliver import InfaktDeliverInvoiceOperator
+
+START = datetime.datetime(2026, 1, 1)
+
+for mode in ("check", "resend", "fail"):
+    with DAG(
+        f"infakt_test_retry_{mode}", schedule=None, start_date=START, render_template_as_native_obj=True
+    ) as retry_dag:
+        InfaktDeliverInvoiceOperator(
+            task_id="deliver_invoice",
+            invoice_id="{{ dag_run.conf['invoice_id'] }}",
+            type="{{ dag_run.conf.get('type', 'mail') }}",
+            doc_type="{{ dag_run.conf.get('doc_type', 'org') }}",
+            on_unknown_outcome=mode,
+            retries=1,
+            retry_delay=datetime.timedelta(seconds=0),
+        )
+    globals()[f"retry_dag_{mode}"] = retry_dag
+
+with DAG("infakt_test_mapped", schedule=None, start_date=START) as mapped_dag:
+    delivered = InfaktDeliverInvoiceOperator.partial(
+        task_id="deliver_invoice", type="mail", doc_type="KOPIA", retries=0
+    ).expand(invoice_id=[1, 2, 3, 4, 5])
+
+    @task
+    def collect(ids):
+        return sorted(ids)
+
+    collect(delivered.output)

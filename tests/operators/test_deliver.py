@@ -1,0 +1,222 @@
+"""InfaktDeliverInvoiceOperator.execute against the emulator, with a dictionary standing in for
+Airflow's task_state_store where a test needs to set up an earlier try's record."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from airflow_provider_infakt._compat import AirflowException, AirflowFailException
+from airflow_provider_infakt.links import INVOICE_URL_XCOM_KEY, InfaktInvoiceLink
+from airflow_provider_infakt.operators.deliver import InfaktDeliverInvoiceOperator
+from airflow_provider_infakt.operators.ledger import LEDGER_KEY, Entry, resolve
+
+
+class FakeTI:
+    def __init__(self, try_number: int = 1) -> None:
+        self.try_number = try_number
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+class DictStore(dict):
+    def set(self, key: str, value: Any) -> None:
+        self[key] = json.loads(json.dumps(value))  # what the real store keeps is JSON
+
+    def delete(self, key: str) -> None:
+        self.pop(key, None)
+
+
+def context(store: DictStore | None = None, try_number: int = 1) -> dict[str, Any]:
+    ctx: dict[str, Any] = {"ti": FakeTI(try_number)}
+    if store is not None:
+        ctx["task_state_store"] = store
+    return ctx
+
+
+@pytest.fixture
+def conn(infakt_emulator, monkeypatch):
+    def use(**kind: str) -> dict[str, Any]:
+        c = infakt_emulator.connection(**kind)
+        monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps(c))
+        return c
+
+    use()
+    return use
+
+
+def op(**kwargs: Any) -> InfaktDeliverInvoiceOperator:
+    return InfaktDeliverInvoiceOperator(task_id="deliver", **kwargs)
+
+
+def test_arguments_are_stored_as_given_and_templated():
+    task = op(invoice_id="{{ dag_run.conf['invoice_id'] }}", doc_type="{{ params.doc }}", recipient="x")
+    assert task.invoice_id == "{{ dag_run.conf['invoice_id'] }}"
+    assert task.doc_type == "{{ params.doc }}"
+    assert {"invoice_id", "type", "doc_type", "recipient"} <= set(task.template_fields)
+    assert [link.name for link in task.operator_extra_links] == ["inFakt invoice"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "kind", "expected"),
+    [
+        ({"invoice_id": 1, "doc_type": "kopia"}, {}, "did you mean 'KOPIA'?"),
+        ({"invoice_id": 1, "type": "email"}, {}, "invalid type 'email'"),
+        ({"invoice_id": "FV/1/2026"}, {}, "invalid invoice_id 'FV/1/2026'"),
+        ({"invoice_id": 1.5}, {}, "invalid invoice_id 1.5"),
+        ({"invoice_id": True}, {}, "a bool is not an invoice id"),
+        ({"invoice_id": 1, "doc_type": "org_kop"}, {}, "org_kop"),
+        ({"invoice_id": "31c2db5e-1f5c-5f0a-a3d8-40bd5eb3f9da"}, {"api_version": "v2"}, "uuid works on v3"),
+        ({"invoice_id": 1, "recipient": "jan.kowalski@"}, {}, "recipient"),
+        ({"invoice_id": 1, "locale": "de"}, {}, "locale"),
+    ],
+)
+def test_bad_values_fail_before_any_request(infakt_emulator, conn, kwargs, kind, expected):
+    if kind:
+        conn(**kind)
+    with pytest.raises(AirflowFailException) as raised:
+        op(**kwargs).execute(context(DictStore()))
+    message = str(raised.value)
+    assert message.startswith("Nothing was sent: ")
+    assert expected in message
+    assert infakt_emulator.requests == []
+    assert "jan.kowalski@" not in message
+
+
+@pytest.mark.parametrize(
+    ("api_version", "allowed"),
+    [("v2", "'org', 'KOPIA', 'org_kop', 'd_org', 'd_kop'"), ("v3", "'org', 'KOPIA', 'd_org', 'd_kop'")],
+)
+def test_allowed_set_is_named(infakt_emulator, conn, api_version, allowed):
+    conn(api_version=api_version)
+    with pytest.raises(AirflowFailException) as raised:
+        op(invoice_id=1, doc_type="kopia").execute(context())
+    assert f"allowed values are {allowed}" in str(raised.value)
+
+
+@pytest.mark.parametrize("invoice_id", ["2", " 2 ", 2])
+def test_numeric_strings_from_plain_jinja_are_ids(infakt_emulator, conn, invoice_id):
+    ctx = context(DictStore())
+    assert op(invoice_id=invoice_id).execute(ctx) == 2
+    assert [d.invoice_id for d in infakt_emulator.deliveries] == [2]
+    assert ctx["ti"].pushed[INVOICE_URL_XCOM_KEY] == f"{infakt_emulator.url}/app/invoices/2"
+
+
+def test_v3_uuid_is_delivered_and_returned(infakt_emulator, conn):
+    uuid = infakt_emulator.invoice(3)["uuid"]
+    assert op(invoice_id=uuid, doc_type="d_kop").execute(context(DictStore())) == uuid
+    assert [(d.invoice_id, d.doc_type) for d in infakt_emulator.deliveries] == [(3, "d_kop")]
+
+
+def test_ledger_records_sent_without_the_address(infakt_emulator, conn):
+    store = DictStore()
+    op(invoice_id=1, recipient="klient@firma.example").execute(context(store))
+    entry = Entry.load(store[LEDGER_KEY])
+    assert entry is not None
+    assert (entry.state, entry.invoice_id, entry.status_before, entry.try_number) == ("sent", 1, "draft", 1)
+    assert "klient@firma.example" not in json.dumps(store)
+
+
+def test_a_retry_after_sent_does_not_send(infakt_emulator, conn):
+    store = DictStore()
+    task = op(invoice_id=1)
+    task.execute(context(store))
+    assert task.execute(context(store, try_number=2)) == 1
+    assert len(infakt_emulator.deliveries) == 1
+    # Another invoice in the same task instance (a changed template) is a different delivery.
+    assert op(invoice_id=2).execute(context(store, try_number=3)) == 2
+    assert [d.invoice_id for d in infakt_emulator.deliveries] == [1, 2]
+
+
+def test_api_refusal_fails_without_retry_and_clears_the_record(infakt_emulator, conn):
+    store = DictStore()
+    with pytest.raises(AirflowFailException) as raised:
+        op(invoice_id=6).execute(context(store))  # client without an e-mail address: 422
+    assert "HTTP 422" in str(raised.value)
+    assert "no e-mail address" in str(raised.value)
+    assert LEDGER_KEY not in store
+
+
+def test_unknown_invoice_fails_on_the_first_read(infakt_emulator, conn):
+    with pytest.raises(AirflowFailException, match="HTTP 404"):
+        op(invoice_id=404).execute(context(DictStore()))
+    assert [r.route for r in infakt_emulator.requests] == ["v3.invoice"]
+
+
+def test_retryable_failure_raises_for_airflow_retries(infakt_emulator, conn):
+    infakt_emulator.fault("v3.deliver_via_email", status=503, retry_after="0", times=None)
+    store = DictStore()
+    with pytest.raises(AirflowException) as raised:
+        op(invoice_id=1).execute(context(store))
+    assert not isinstance(raised.value, AirflowFailException)
+    assert LEDGER_KEY not in store  # 503 means nothing was sent
+
+
+def test_unknown_outcome_message_and_record(infakt_emulator, conn):
+    infakt_emulator.fault("v3.deliver_via_email", drop="after")
+    store = DictStore()
+    with pytest.raises(AirflowException) as raised:
+        op(invoice_id=1).execute(context(store))
+    assert not isinstance(raised.value, AirflowFailException)
+    assert "will check the invoice before sending anything" in str(raised.value)
+    assert Entry.load(store[LEDGER_KEY]).state == "sending"
+
+
+def test_cannot_tell_message_says_what_to_do(infakt_emulator, conn):
+    store = DictStore()
+    infakt_emulator.mark_paid(1)
+    infakt_emulator.fault("v3.deliver_via_email", drop="after")
+    task = op(invoice_id=1, doc_type="d_org")
+    with pytest.raises(AirflowException):
+        task.execute(context(store))
+    with pytest.raises(AirflowFailException) as raised:
+        task.execute(context(store, try_number=2))
+    message = str(raised.value)
+    assert "was 'paid' before and is 'paid' now" in message
+    assert "on_unknown_outcome='resend'" in message
+    assert len(infakt_emulator.deliveries) == 1
+
+
+def test_without_a_store_unknown_outcome_fails_for_good(infakt_emulator, conn, caplog, capsys):
+    infakt_emulator.fault("v3.deliver_via_email", drop="after")
+    with pytest.raises(AirflowFailException) as raised:
+        op(invoice_id=1).execute(context(None))
+    assert "Without a task_state_store" in str(raised.value)
+    assert "no task_state_store" in caplog.text + capsys.readouterr().out
+    assert [r.route for r in infakt_emulator.requests] == ["v3.deliver_via_email"]  # no status read either
+
+
+def test_bad_on_unknown_outcome(infakt_emulator, conn):
+    with pytest.raises(AirflowFailException, match="on_unknown_outcome='maybe' is not one of"):
+        op(invoice_id=1, on_unknown_outcome="maybe").execute(context())
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "decision"),
+    [
+        ("draft", "sent", "delivered"),
+        ("printed", "paid", "delivered"),
+        ("draft", "unpaid", "delivered"),
+        ("draft", "draft", "not_delivered"),
+        ("draft", "printed", "not_delivered"),
+        ("sent", "sent", "cannot_tell"),
+        ("paid", "paid", "cannot_tell"),
+        (None, "sent", "cannot_tell"),
+        ("draft", None, "cannot_tell"),
+    ],
+)
+def test_resolution_table(before, now, decision):
+    assert resolve(before, now) == decision
+
+
+def test_link_reads_only_xcom(monkeypatch):
+    from airflow_provider_infakt import _compat
+
+    asked = []
+    monkeypatch.setattr(_compat, "xcom_value", lambda ti_key, key: asked.append(key) or "https://x/1")
+    assert InfaktInvoiceLink().get_link(op(invoice_id=1), ti_key=object()) == "https://x/1"
+    assert asked == [INVOICE_URL_XCOM_KEY]
