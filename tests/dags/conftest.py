@@ -73,11 +73,14 @@ def _ti_query(dagrun: Any) -> Any:
 
 def _xcoms(dagrun: Any, session: Any) -> dict[tuple[str, int, str], Any]:
     try:
-        from airflow.models.xcom import XComModel as Model
-    except ImportError:  # Airflow 2
-        from airflow.models.xcom import XCom as Model
-    rows = session.scalars(Model.get_many(run_id=dagrun.run_id, dag_ids=dagrun.dag_id))
-    return {(r.task_id, r.map_index, r.key): Model.deserialize_value(r) for r in rows}
+        from airflow.models.xcom import XComModel
+    except ImportError:  # Airflow 2: the ORM object deserializes its value on load
+        from airflow.models.xcom import XCom
+
+        rows = session.scalars(XCom.get_many(run_id=dagrun.run_id, dag_ids=dagrun.dag_id, session=session))
+        return {(r.task_id, r.map_index, r.key): r.value for r in rows}
+    rows = session.scalars(XComModel.get_many(run_id=dagrun.run_id, dag_ids=dagrun.dag_id))
+    return {(r.task_id, r.map_index, r.key): XComModel.deserialize_value(r) for r in rows}
 
 
 @pytest.fixture
