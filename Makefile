@@ -34,8 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/import_cost.py --compare airflow.providers.http.operators.http
 
 lint: $(STAMP)
-	$(BIN)/ruff check airflow_provider_infakt tests benchmarks example_dags
-	$(BIN)/ruff format --check airflow_provider_infakt tests benchmarks example_dags
+	$(BIN)/ruff check airflow_provider_infakt tests benchmarks example_dags demo
+	$(BIN)/ruff format --check airflow_provider_infakt tests benchmarks example_dags demo
 	$(BIN)/mypy
 
 demo: $(STAMP)

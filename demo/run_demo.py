@@ -11,6 +11,7 @@ Airflow's own output goes to ``.demo/<dag_id>.log``.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import pathlib
@@ -56,8 +57,8 @@ def _run(command: list[str], env: dict[str, str], log: pathlib.Path) -> int:
 
 def _xcoms(env: dict[str, str], dag_id: str) -> list[tuple[str, int, str, Any]]:
     """XComs of the latest run of ``dag_id``, read from the demo's metadata database."""
-    code = f"""
-import json
+    code = """
+import json, sys
 from sqlalchemy import select
 from airflow.models.dagrun import DagRun
 from airflow.utils.session import create_session
@@ -68,21 +69,17 @@ except ImportError:
     from airflow.models.xcom import XCom as X
     value = lambda row: row.value
 with create_session() as session:
-    run = session.scalars(select(DagRun).where(DagRun.dag_id == {dag_id!r}).order_by(DagRun.id.desc())).first()
+    run = session.scalars(select(DagRun).where(DagRun.dag_id == sys.argv[1]).order_by(DagRun.id.desc())).first()
     rows = session.scalars(X.get_many(run_id=run.run_id, dag_ids=run.dag_id))
     out = [[r.task_id, r.map_index, r.key, value(r)] for r in rows if not r.key.startswith("_link_")]
-    print(json.dumps({{"state": str(getattr(run.state, "value", run.state)), "run_id": run.run_id, "xcom": out}}))
+    print(json.dumps({"state": str(getattr(run.state, "value", run.state)), "run_id": run.run_id, "xcom": out}))
 """
-    result = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", code, dag_id], env=env, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def main() -> int:
     """Run the demo; exit 0 when every demo DAG run succeeded."""
-    import airflow  # noqa: F401 - fail early, with a clear error, if Airflow is missing
-
     WORK.mkdir(exist_ok=True)
     emulator = subprocess.Popen(
         [str(BIN / "infakt-emulator"), "--port", "0"],
@@ -97,9 +94,7 @@ def main() -> int:
             print("the inFakt emulator did not start", file=sys.stderr)
             return 1
         env = _environment(url)
-        version = subprocess.run(
-            [str(BIN / "airflow"), "version"], env=env, capture_output=True, text=True, check=True
-        ).stdout.strip().splitlines()[-1]
+        version = importlib.metadata.version("apache-airflow")
         print(f"inFakt emulator: {url} (API {os.environ.get('DEMO_API', 'v3')}, demo credentials)")
         print(f"Airflow {version}, metadata database: SQLite in {WORK / 'airflow'}")
         setup_log = WORK / "airflow-setup.log"
@@ -123,9 +118,7 @@ def main() -> int:
         deliveries = _admin(url, "deliveries")["deliveries"]
         for d in deliveries:
             target = d["address"] or "by post"
-            print(
-                f"  invoice {d['invoice_id']}: {d['type']} {d['doc_type']} to {target} (API {d['api_version']})"
-            )
+            print(f"  invoice {d['invoice_id']}: {d['type']} {d['doc_type']} to {target} (API {d['api_version']})")
         if not deliveries:
             print("  nothing")
             ok = False
