@@ -34,7 +34,15 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
+        "operators": [
+            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_infakt.operators.deliver"]}
+        ],
+        "sensors": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_infakt.sensors.invoice"]}],
         "hooks": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_infakt.hooks.infakt"]}],
+        "triggers": [
+            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_infakt.triggers.invoice"]}
+        ],
+        "extra-links": ["airflow_provider_infakt.links.InfaktInvoiceLink"],
         "connection-types": [
             {
                 "connection-type": "infakt",

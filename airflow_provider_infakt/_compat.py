@@ -11,7 +11,13 @@ from typing import Any
 
 try:  # Airflow 3
     from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+    from airflow.sdk import PokeReturnValue
+    from airflow.sdk.exceptions import (
+        AirflowException,
+        AirflowFailException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+    )
     from airflow.sdk.log import mask_secret as _mask_secret
 
     AIRFLOW_V3 = True
@@ -19,12 +25,13 @@ except ImportError:  # Airflow 2.10+
     from airflow.exceptions import (  # type: ignore[no-redef,attr-defined]
         AirflowException,
         AirflowFailException,
+        AirflowSensorTimeout,
         AirflowSkipException,
     )
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined]
     from airflow.models import BaseOperator  # type: ignore[no-redef,attr-defined]
     from airflow.models.baseoperatorlink import BaseOperatorLink  # type: ignore[no-redef]
-    from airflow.sensors.base import BaseSensorOperator  # type: ignore[no-redef]
+    from airflow.sensors.base import BaseSensorOperator, PokeReturnValue  # type: ignore[no-redef,attr-defined]
     from airflow.utils.log.secrets_masker import mask_secret as _mask_secret  # type: ignore[no-redef]
 
     AIRFLOW_V3 = False
@@ -58,11 +65,13 @@ __all__ = [
     "AIRFLOW_V3",
     "AirflowException",
     "AirflowFailException",
+    "AirflowSensorTimeout",
     "AirflowSkipException",
     "BaseHook",
     "BaseOperator",
     "BaseOperatorLink",
     "BaseSensorOperator",
+    "PokeReturnValue",
     "get_conf_value",
     "mask_secret",
     "xcom_value",

@@ -50,6 +50,10 @@ def test_airflow_lists_the_provider_and_its_hook(tmp_path):
     assert ours[0]["class"] == "airflow_provider_infakt.hooks.infakt.InfaktHook"
     assert ours[0]["conn_id_attribute_name"] == "infakt_conn_id"
     assert ours[0]["package_name"] == "airflow-provider-infakt"
+    links = _airflow("providers", "links", "--output", "json", home=tmp_path)
+    assert "airflow_provider_infakt.links.InfaktInvoiceLink" in links
+    triggers = _airflow("providers", "triggers", "--output", "json", home=tmp_path)
+    assert "airflow_provider_infakt.triggers.invoice" in triggers
 
 
 def test_connection_form_in_airflows_provider_manager():

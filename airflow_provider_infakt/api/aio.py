@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random as _random
 import ssl
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
@@ -38,9 +39,51 @@ from .settings import ClientSettings
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["AsyncInfaktClient"]
+__all__ = ["AsyncInfaktClient", "prepare_transport", "shared_ssl_context"]
 
 _T = TypeVar("_T")
+
+_SSL_CONTEXTS: dict[bool | str, ssl.SSLContext | bool] = {}
+_SSL_LOCK = threading.Lock()
+
+
+def shared_ssl_context(verify: bool | str) -> ssl.SSLContext | bool:
+    """One TLS context per ``verify`` setting per process, shared by every async client.
+
+    Building a context (loading the CA bundle) takes tens of milliseconds and some memory; a
+    triggerer running a thousand waiting sensors should pay that once, not once per trigger. The
+    first call may block: from an event loop, make it in a thread (``asyncio.to_thread``).
+    ``verify=False`` returns False (no verification).
+    """
+    if verify is False:
+        return False
+    with _SSL_LOCK:
+        context = _SSL_CONTEXTS.get(verify)
+        if context is None:
+            import certifi
+
+            context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else certifi.where())
+            _SSL_CONTEXTS[verify] = context
+        return context
+
+
+def prepare_transport(verify: bool | str) -> None:
+    """Do the slow first-time work of an async client: import httpx's transport (httpcore) and build
+    the shared TLS context. Blocking: from an event loop, run it in a thread first
+    (``await asyncio.to_thread(prepare_transport, verify)``) so that creating clients never stalls the loop.
+    """
+    import importlib
+
+    import httpcore  # noqa: F401 - httpx imports it lazily, on the first client
+    import httpx  # noqa: F401
+
+    # httpcore's locks load anyio's asyncio backend on the first request (tens of milliseconds).
+    for module in ("anyio", "anyio._backends._asyncio"):
+        try:
+            importlib.import_module(module)
+        except ImportError:  # a best-effort warm-up only
+            pass
+    shared_ssl_context(verify)
 
 
 class AsyncInfaktClient:
@@ -68,11 +111,7 @@ class AsyncInfaktClient:
         self.settings = settings
         if http_client is None:
             connect, read = settings.timeout
-            verify: ssl.SSLContext | bool = (
-                ssl.create_default_context(cafile=settings.verify)
-                if isinstance(settings.verify, str)
-                else settings.verify
-            )
+            verify = shared_ssl_context(settings.verify)
             http_client = httpx.AsyncClient(
                 timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
                 verify=verify,

@@ -104,11 +104,16 @@ class InfaktHook(BaseHook):
         """A new :class:`~airflow_provider_infakt.api.AsyncInfaktClient` (the caller closes it).
 
         Safe inside an event loop (a trigger): on Airflow 3 the connection comes from the async
-        lookup; on Airflow 2 the sync lookup runs in a worker thread.
+        lookup, on Airflow 2 the sync lookup runs in a worker thread; the TLS context is built once
+        per process, in a thread, and shared by every async client.
         """
-        from airflow_provider_infakt.api.aio import AsyncInfaktClient
+        import asyncio
 
-        return AsyncInfaktClient(await self.asettings())
+        from airflow_provider_infakt.api.aio import AsyncInfaktClient, prepare_transport
+
+        settings = await self.asettings()
+        await asyncio.to_thread(prepare_transport, settings.verify)  # slow only the first time
+        return AsyncInfaktClient(settings)
 
     def close(self) -> None:
         """Close the synchronous client's HTTP session, if one was opened."""

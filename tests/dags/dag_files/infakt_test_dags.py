@@ -39,3 +39,46 @@ with DAG("infakt_test_mapped", schedule=None, start_date=START) as mapped_dag:
         return sorted(ids)
 
     collect(delivered.output)
+
+from airflow_provider_infakt.sensors.invoice import InfaktInvoiceSensor  # noqa: E402
+
+for deferrable in (True, False):
+    name = "deferrable" if deferrable else "poke"
+    with DAG(
+        f"infakt_test_wait_{name}", schedule=None, start_date=START, render_template_as_native_obj=True
+    ) as wait_dag:
+        sensor = InfaktInvoiceSensor(
+            task_id="wait",
+            invoice_id="{{ dag_run.conf['invoice_id'] }}",
+            target_status="{{ dag_run.conf.get('target_status', 'paid') }}",
+            deferrable=deferrable,
+            mode="poke",
+            poke_interval=0.2,
+            timeout=20,
+        )
+
+        @task
+        def got(invoice_id):
+            return invoice_id
+
+        got(sensor.output)
+    globals()[f"wait_dag_{name}"] = wait_dag
+
+# Sensor behaviour as in Airflow's own sensors: modes, soft_fail, timeout.
+for sensor_mode in ("poke", "reschedule", "deferrable"):
+    for soft in (False, True):
+        suffix = f"{sensor_mode}_{'soft' if soft else 'hard'}"
+        with DAG(
+            f"infakt_test_sensor_{suffix}", schedule=None, start_date=START, render_template_as_native_obj=True
+        ) as sensor_dag:
+            InfaktInvoiceSensor(
+                task_id="wait",
+                invoice_id="{{ dag_run.conf['invoice_id'] }}",
+                target_status=["paid", "unpaid"],
+                deferrable=sensor_mode == "deferrable",
+                mode="reschedule" if sensor_mode == "reschedule" else "poke",
+                poke_interval=0.2,
+                timeout=2,
+                soft_fail=soft,
+            )
+        globals()[f"sensor_dag_{suffix}"] = sensor_dag

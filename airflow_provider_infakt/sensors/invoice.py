@@ -1,0 +1,165 @@
+"""``InfaktInvoiceSensor``: wait until an invoice is sent, paid, ... and pass its id on."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_infakt._compat import BaseSensorOperator, get_conf_value
+
+if TYPE_CHECKING:
+    from airflow_provider_infakt.hooks.infakt import InfaktHook
+
+#: XCom key of the status the invoice reached.
+STATUS_XCOM_KEY = "invoice_status"
+#: How long past the trigger's own deadline Airflow's deferral timeout waits, as a backstop.
+_DEFERRAL_MARGIN = 60.0
+
+
+def _default_deferrable() -> bool:
+    value = get_conf_value("operators", "default_deferrable", fallback="false")
+    return str(value).strip().lower() in ("true", "1", "yes", "on")
+
+
+class InfaktInvoiceSensor(BaseSensorOperator):
+    """Wait until an inFakt invoice's status is ``target_status`` (or one of a list of them).
+
+    Statuses are normalized over API v2 and v3: ``draft``, ``sent``, ``printed``, ``paid``, ``unpaid``.
+    The sensor's XCom ``return_value`` is the invoice id, so ``deliver -> wait -> act`` needs no glue;
+    the status reached goes to XCom ``invoice_status``.
+
+    An answer that waiting will not change (404 unknown invoice, 401/403 wrong key, ...) fails the task
+    at once, on the first poke, with the API's message. Rate limits (429), 5xx answers and connection
+    errors are waited out: they never fail the task by themselves (the sensor's ``timeout`` still
+    applies). ``mode="poke"``, ``mode="reschedule"``, ``soft_fail`` and ``timeout`` behave as in
+    Airflow's own sensors.
+
+    :param invoice_id: the invoice: an int, a string of digits, or on v3 an invoice uuid (templated).
+    :param target_status: one normalized status or a list of them (templated; checked in ``execute``).
+    :param infakt_conn_id: the inFakt connection (templated).
+    :param deferrable: wait in the triggerer instead of a worker slot (:class:`InfaktInvoiceTrigger`);
+        defaults to Airflow's ``[operators] default_deferrable``.
+    """
+
+    template_fields: Sequence[str] = ("invoice_id", "target_status", "infakt_conn_id")
+    ui_color = "#e6f3e6"
+
+    def __init__(
+        self,
+        *,
+        invoice_id: Any,
+        target_status: Any = "sent",
+        infakt_conn_id: str = "infakt_default",
+        deferrable: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.invoice_id = invoice_id
+        self.target_status = target_status
+        self.infakt_conn_id = infakt_conn_id
+        self.deferrable = _default_deferrable() if deferrable is None else deferrable
+
+    # -- validation --------------------------------------------------------------------------------
+    def _checked(self, hook: InfaktHook) -> tuple[int | str, list[str]]:
+        """The invoice reference and target statuses, or AirflowFailException naming what is wrong."""
+        from airflow_provider_infakt._compat import AirflowFailException
+        from airflow_provider_infakt.api.errors import InfaktConfigError, InfaktValidationError
+        from airflow_provider_infakt.api.vocabulary import validate_invoice_id, validate_status
+
+        targets = self.target_status
+        values = list(targets) if isinstance(targets, list | tuple | set | frozenset) else [targets]
+        try:
+            if not values:
+                raise InfaktValidationError(
+                    "target_status is empty; give a status or a list of them", field="target_status", value=targets
+                )
+            statuses: list[str] = [validate_status(value) for value in values]
+            return validate_invoice_id(self.invoice_id, hook.settings.api_version), statuses
+        except InfaktValidationError as exc:
+            field = getattr(exc, "field", None)
+            prefix = "target_status: " if field == "status" else ""
+            raise AirflowFailException(f"{prefix}{exc}") from None
+        except InfaktConfigError as exc:
+            raise AirflowFailException(str(exc)) from None
+
+    # -- poke and reschedule modes -----------------------------------------------------------------
+    def poke(self, context: Any) -> Any:
+        """Read the invoice once: done when its status is a target; waits out 429/5xx/connection errors."""
+        from airflow_provider_infakt.hooks.infakt import InfaktHook
+
+        hook = InfaktHook(infakt_conn_id=self.infakt_conn_id)
+        invoice_ref, statuses = self._checked(hook)
+        return self._poke_once(context, hook, invoice_ref, statuses)
+
+    def _poke_once(self, context: Any, hook: InfaktHook, invoice_ref: int | str, statuses: list[str]) -> Any:
+        from airflow_provider_infakt._compat import AirflowFailException, PokeReturnValue
+        from airflow_provider_infakt.api.errors import InfaktError
+
+        try:
+            invoice = hook.get_invoice(invoice_ref)
+        except InfaktError as exc:
+            if exc.retryable:
+                self.log.warning("Reading invoice %s failed (%s); waiting for the next poke.", invoice_ref, exc)
+                return False
+            raise AirflowFailException(f"Cannot wait for invoice {invoice_ref}: {exc}") from None
+        finally:
+            hook.close()
+        if invoice.status not in statuses:
+            self.log.info("Invoice %s is %r; waiting for %s.", invoice_ref, invoice.status, " or ".join(statuses))
+            return False
+        self.log.info("Invoice %s is %r.", invoice_ref, invoice.status)
+        context["ti"].xcom_push(key=STATUS_XCOM_KEY, value=invoice.status)
+        return PokeReturnValue(is_done=True, xcom_value=invoice_ref)
+
+    # -- deferrable mode ---------------------------------------------------------------------------
+    def execute(self, context: Any) -> Any:
+        """Poke once; when not done and deferrable, hand the wait to :class:`InfaktInvoiceTrigger`."""
+        if not self.deferrable:
+            return super().execute(context)
+        from airflow_provider_infakt.hooks.infakt import InfaktHook
+        from airflow_provider_infakt.triggers.invoice import InfaktInvoiceTrigger
+
+        from airflow_provider_infakt._compat import AirflowFailException, AirflowSkipException
+
+        hook = InfaktHook(infakt_conn_id=self.infakt_conn_id)
+        try:
+            invoice_ref, statuses = self._checked(hook)
+            done = self._poke_once(context, hook, invoice_ref, statuses)
+        except AirflowFailException as exc:  # as BaseSensorOperator.execute treats a failing poke
+            if self.soft_fail or getattr(self, "never_fail", False):
+                raise AirflowSkipException(
+                    f"Skipping ({'soft_fail' if self.soft_fail else 'never_fail'}): {exc}"
+                ) from exc
+            raise
+        if done:
+            return done.xcom_value
+        timeout = float(self.timeout)
+        self.defer(
+            trigger=InfaktInvoiceTrigger(
+                invoice_id=invoice_ref,
+                target_statuses=statuses,
+                infakt_conn_id=self.infakt_conn_id,
+                poke_interval=float(self.poke_interval),
+                timeout_at=time.time() + timeout,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=timeout + _DEFERRAL_MARGIN),
+        )
+        return None  # not reached: defer() raises
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger's one event: return the invoice id, or fail / time out."""
+        from airflow_provider_infakt._compat import AirflowFailException, AirflowSensorTimeout
+
+        if not event:
+            raise AirflowFailException("The inFakt trigger ended without an event.")
+        status = event.get("status")
+        if status == "success":
+            self.log.info("Invoice %s is %r.", event["invoice_id"], event["invoice_status"])
+            context["ti"].xcom_push(key=STATUS_XCOM_KEY, value=event["invoice_status"])
+            return event["invoice_id"]
+        if status == "timeout":
+            raise AirflowSensorTimeout(event.get("message", "The inFakt sensor timed out."))
+        raise AirflowFailException(event.get("message", f"The inFakt trigger failed: {event!r}"))

@@ -1,0 +1,1 @@
+"""Airflow triggers of the inFakt provider (the async side of deferrable sensors)."""

@@ -1,0 +1,127 @@
+"""``InfaktInvoiceTrigger``: wait, without a worker slot, until an invoice reaches a status."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+# Everything a trigger needs is imported with this module (the triggerer loads it once), so that no
+# step of a running trigger stalls the event loop on a first-time import. DAG files never import this
+# module: the sensor does, when it defers.
+from airflow_provider_infakt.api import aio as _aio  # noqa: F401
+from airflow_provider_infakt.api.errors import InfaktError
+from airflow_provider_infakt.hooks import connection as _connection  # noqa: F401
+from airflow_provider_infakt.hooks.infakt import InfaktHook
+
+
+class InfaktInvoiceTrigger(BaseTrigger):
+    """Polls an invoice with the async client until its normalized status is one of ``target_statuses``.
+
+    It ends with exactly one event, whose payload is a dict with ``status``:
+
+    - ``"success"``: ``invoice_id`` and ``invoice_status`` (the status reached);
+    - ``"error"``: ``message``, for an answer that waiting will not change (404, 401, 403, ...);
+    - ``"timeout"``: ``message``, when ``timeout_at`` (a Unix time) passed first.
+
+    Rate limits (429), 5xx answers and connection errors are waited out with exponential backoff
+    (honouring ``Retry-After``), never turned into a failure. Nothing blocks the event loop: the
+    connection is looked up asynchronously and all I/O goes through httpx.
+
+    :param invoice_id: the invoice (numeric id, or on v3 a uuid).
+    :param target_statuses: normalized statuses that end the wait (``draft``, ``sent``, ``printed``,
+        ``paid``, ``unpaid``).
+    :param infakt_conn_id: the inFakt connection.
+    :param poke_interval: seconds between reads.
+    :param timeout_at: Unix time after which the trigger gives up with a timeout event; None waits forever.
+    :param max_backoff: the longest wait after a rate limit or a failed read, in seconds.
+    """
+
+    def __init__(
+        self,
+        invoice_id: int | str,
+        target_statuses: Sequence[str],
+        infakt_conn_id: str = "infakt_default",
+        poke_interval: float = 60.0,
+        timeout_at: float | None = None,
+        max_backoff: float = 600.0,
+    ) -> None:
+        super().__init__()
+        self.invoice_id = invoice_id
+        self.target_statuses = list(target_statuses)
+        self.infakt_conn_id = infakt_conn_id
+        self.poke_interval = float(poke_interval)
+        self.timeout_at = timeout_at
+        self.max_backoff = float(max_backoff)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Class path and every constructor argument."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "invoice_id": self.invoice_id,
+                "target_statuses": list(self.target_statuses),
+                "infakt_conn_id": self.infakt_conn_id,
+                "poke_interval": self.poke_interval,
+                "timeout_at": self.timeout_at,
+                "max_backoff": self.max_backoff,
+            },
+        )
+
+    def _remaining(self) -> float | None:
+        return None if self.timeout_at is None else self.timeout_at - time.time()
+
+    def _timeout_event(self) -> TriggerEvent:
+        return TriggerEvent(
+            {
+                "status": "timeout",
+                "invoice_id": self.invoice_id,
+                "message": f"Invoice {self.invoice_id} did not reach {' or '.join(self.target_statuses)} "
+                "before the sensor's timeout.",
+            }
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until done; yield one event and return."""
+        try:
+            client = await InfaktHook(infakt_conn_id=self.infakt_conn_id).get_async_client()
+        except InfaktError as exc:  # a connection the provider cannot use
+            yield TriggerEvent({"status": "error", "invoice_id": self.invoice_id, "message": str(exc)})
+            return
+        try:
+            event = await self._wait(client)
+        finally:
+            await client.aclose()
+        yield event
+
+    async def _wait(self, client: Any) -> TriggerEvent:
+        backoff = self.poke_interval
+        while True:
+            remaining = self._remaining()
+            if remaining is not None and remaining <= 0:
+                return self._timeout_event()
+            try:
+                invoice = await client.get_invoice(self.invoice_id)
+            except InfaktError as exc:
+                if not exc.retryable:
+                    return TriggerEvent(
+                        {"status": "error", "invoice_id": self.invoice_id, "message": f"Cannot wait: {exc}"}
+                    )
+                retry_after = getattr(exc, "retry_after", None)
+                backoff = min(self.max_backoff, max(backoff * 2, retry_after or 0.0))
+                self.log.warning(
+                    "Reading invoice %s failed (%s); trying again in %.0f s.", self.invoice_id, exc, backoff
+                )
+                delay = backoff
+            else:
+                if invoice.status in self.target_statuses:
+                    return TriggerEvent(
+                        {"status": "success", "invoice_id": self.invoice_id, "invoice_status": invoice.status}
+                    )
+                backoff = self.poke_interval
+                delay = self.poke_interval
+            remaining = self._remaining()
+            await asyncio.sleep(delay if remaining is None else max(0.0, min(delay, remaining)))

@@ -1,0 +1,92 @@
+"""example_infakt_deliver_and_wait, deferrable and poke sensors, on a real Airflow against the emulator."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from .conftest import run_dag
+
+KINDS = {"v2-xml": {"api_version": "v2", "format": "xml"}, "v3": {"api_version": "v3"}}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_deliver_wait_sent_wait_paid_chain(airflow_db, infakt_emulator, use_connection, kind):
+    use_connection(**KINDS[kind])
+    infakt_emulator.pay_after_delivery(1.0)
+    run = run_dag("example_infakt_deliver_and_wait", {"invoice_id": 4})
+    assert run.state == "success", run.tasks
+    assert [d.invoice_id for d in infakt_emulator.deliveries] == [4]
+    assert run.xcom[("wait_until_sent", -1, "return_value")] == 4
+    assert run.xcom[("wait_until_sent", -1, "invoice_status")] == "sent"
+    assert run.xcom[("wait_until_paid", -1, "invoice_status")] == "paid"
+    assert run.xcom[("book_payment", -1, "return_value")] == 4
+
+
+def pay_after_reads(emu, invoice_id, reads):
+    """Mark the invoice paid once the emulator has served ``reads`` reads of it (in a thread)."""
+
+    def watch():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if sum(1 for r in emu.requests if r.route.endswith(".invoice") and r.status == 200) >= reads:
+                emu.mark_paid(invoice_id)
+                return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("mode", ["deferrable", "poke"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_sensor_waits_and_passes_the_id(airflow_db, infakt_emulator, use_connection, capsys, mode, kind):
+    use_connection(**KINDS[kind])
+    infakt_emulator.fault("v*.invoice", status=503, times=1)  # waited out, not a failure
+    pay_after_reads(infakt_emulator, 5, reads=3)
+    run = run_dag(f"infakt_test_wait_{mode}", {"invoice_id": 5})
+    assert run.state == "success", run.tasks
+    assert run.xcom[("wait", -1, "return_value")] == 5
+    assert run.xcom[("wait", -1, "invoice_status")] == "paid"
+    assert run.xcom[("got", -1, "return_value")] == 5
+    reads = [r.status for r in infakt_emulator.requests if r.route.endswith(".invoice")]
+    assert reads[0] == 503
+    assert reads.count(200) >= 4  # three reads before the payment, one after
+    deferred = "new_state=deferred" in capsys.readouterr().out
+    assert deferred == (mode == "deferrable") or not _airflow_3()
+
+
+def _airflow_3() -> bool:
+    import airflow
+
+    return airflow.__version__.startswith("3.")
+
+
+@pytest.mark.parametrize("mode", ["deferrable", "poke"])
+def test_sensor_fails_on_first_poke_for_unknown_invoice(airflow_db, infakt_emulator, use_connection, mode):
+    use_connection()
+    run = run_dag(f"infakt_test_wait_{mode}", {"invoice_id": 404})
+    assert run.state == "failed"
+    assert run.tasks[("wait", -1)][0] == "failed"
+    assert [r.status for r in infakt_emulator.requests] == [404]
+
+
+@pytest.mark.parametrize("mode", ["deferrable", "poke"])
+def test_sensor_fails_on_first_poke_for_a_wrong_key(airflow_db, infakt_emulator, use_connection, monkeypatch, mode):
+    import json
+
+    conn = use_connection()
+    monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps({**conn, "password": "wrong-key"}))
+    run = run_dag(f"infakt_test_wait_{mode}", {"invoice_id": 1})
+    assert run.state == "failed"
+    assert [r.status for r in infakt_emulator.requests] == [401]
+
+
+def test_sensor_refuses_an_unknown_status_before_any_request(airflow_db, infakt_emulator, use_connection):
+    use_connection()
+    run = run_dag("infakt_test_wait_poke", {"invoice_id": 1, "target_status": "zapłacona"})
+    assert run.state == "failed"
+    assert infakt_emulator.requests == []

@@ -1,0 +1,167 @@
+"""InfaktInvoiceTrigger against the emulator: one event per run, no blocking of the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import time
+
+import pytest
+
+from airflow_provider_infakt.triggers.invoice import InfaktInvoiceTrigger
+
+SLOW = 0.05  # seconds: any callback running longer than this counts as blocking the loop
+
+
+@pytest.fixture(autouse=True, scope="module")
+def airflow_secrets_backends_loaded():
+    """Airflow 3 loads its secrets backends on the first connection lookup of a process, a one-time
+    cost of Airflow's own that a real triggerer pays once, before any particular trigger matters."""
+    try:
+        from airflow.sdk.execution_time.supervisor import ensure_secrets_backend_loaded
+    except ImportError:  # Airflow 2: the trigger looks connections up in a worker thread
+        return
+    ensure_secrets_backend_loaded()
+
+
+@pytest.fixture
+def conn(infakt_emulator, monkeypatch):
+    def use(**kind):
+        extra = kind.pop("extra", {})
+        c = infakt_emulator.connection(**kind)
+        c["extra"].update(extra)
+        monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps(c))
+        return c
+
+    use()
+    return use
+
+
+def run_trigger(trigger: InfaktInvoiceTrigger, caplog: pytest.LogCaptureFixture, timeout: float = 30) -> list:
+    """Every event the trigger yields until it returns, in asyncio debug mode; fail on slow callbacks."""
+
+    async def collect():
+        loop = asyncio.get_running_loop()
+        loop.slow_callback_duration = SLOW
+        return [event async for event in trigger.run()]
+
+    caplog.set_level(logging.WARNING, logger="asyncio")
+    events = asyncio.run(asyncio.wait_for(collect(), timeout), debug=True)
+    slow = [r.getMessage() for r in caplog.records if r.name == "asyncio" and "took" in r.getMessage()]
+    assert slow == [], f"the trigger blocked the event loop: {slow}"
+    return events
+
+
+def test_serialize_round_trip_carries_every_argument():
+    trigger = InfaktInvoiceTrigger(
+        invoice_id="31c2db5e-1f5c-5f0a-a3d8-40bd5eb3f9da",
+        target_statuses=["paid", "unpaid"],
+        infakt_conn_id="infakt_prod",
+        poke_interval=30,
+        timeout_at=1_900_000_000.5,
+        max_backoff=120,
+    )
+    path, kwargs = trigger.serialize()
+    assert path == "airflow_provider_infakt.triggers.invoice.InfaktInvoiceTrigger"
+    parameters = set(inspect.signature(InfaktInvoiceTrigger.__init__).parameters) - {"self"}
+    assert set(kwargs) == parameters
+    module, _, name = path.rpartition(".")
+    rebuilt = getattr(__import__(module, fromlist=[name]), name)(**json.loads(json.dumps(kwargs)))
+    assert rebuilt.serialize() == (path, kwargs)
+    assert vars(rebuilt) == vars(trigger) | {k: v for k, v in vars(rebuilt).items() if k.startswith("_")}
+
+
+def test_success_is_one_event(infakt_emulator, conn, caplog):
+    infakt_emulator.mark_paid(2)
+    events = run_trigger(InfaktInvoiceTrigger(2, ["paid"], poke_interval=0.05), caplog)
+    assert [e.payload for e in events] == [{"status": "success", "invoice_id": 2, "invoice_status": "paid"}]
+
+
+def test_waits_until_the_status_is_reached(infakt_emulator, conn, caplog):
+    asyncio_loop_marker = {}
+
+    async def pay_later():
+        await asyncio.sleep(0.3)
+        infakt_emulator.mark_paid(3)
+        asyncio_loop_marker["paid"] = True
+
+    async def both():
+        loop = asyncio.get_running_loop()
+        loop.slow_callback_duration = SLOW
+        payer = asyncio.create_task(pay_later())
+        events = [e async for e in InfaktInvoiceTrigger(3, ["paid"], poke_interval=0.05).run()]
+        await payer
+        return events
+
+    caplog.set_level(logging.WARNING, logger="asyncio")
+    events = asyncio.run(both(), debug=True)
+    assert [e.payload["status"] for e in events] == ["success"]
+    assert len([r for r in infakt_emulator.requests if r.route == "v3.invoice"]) >= 3
+    assert not [r for r in caplog.records if r.name == "asyncio" and "took" in r.getMessage()]
+
+
+def test_unknown_invoice_is_one_error_event(infakt_emulator, conn, caplog):
+    events = run_trigger(InfaktInvoiceTrigger(404, ["paid"], poke_interval=0.05), caplog)
+    assert len(events) == 1
+    payload = events[0].payload
+    assert (payload["status"], payload["invoice_id"]) == ("error", 404)
+    assert "HTTP 404" in payload["message"]
+    assert [r.status for r in infakt_emulator.requests] == [404]
+
+
+def test_wrong_key_is_one_error_event(infakt_emulator, conn, caplog, monkeypatch):
+    c = infakt_emulator.connection()
+    monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps({**c, "password": "nope-nope"}))
+    events = run_trigger(InfaktInvoiceTrigger(1, ["sent"], poke_interval=0.05), caplog)
+    assert [e.payload["status"] for e in events] == ["error"]
+    assert "HTTP 401" in events[0].payload["message"]
+    assert "nope-nope" not in events[0].payload["message"]
+
+
+def test_timeout_is_one_event_at_the_deadline(infakt_emulator, conn, caplog):
+    deadline = time.time() + 0.4
+    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"], poke_interval=0.1, timeout_at=deadline), caplog)
+    assert [e.payload["status"] for e in events] == ["timeout"]
+    assert time.time() >= deadline
+    assert time.time() - deadline < 0.3
+
+
+def test_429_then_success_backs_off_and_ends_with_one_event(infakt_emulator, conn, caplog):
+    conn(extra={"max_retries": 0})  # the trigger's own backoff, not the client's
+    infakt_emulator.mark_paid(1)
+    infakt_emulator.fault("v3.invoice", status=429, times=3)
+    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"], poke_interval=0.02, max_backoff=0.2), caplog)
+    assert [e.payload for e in events] == [{"status": "success", "invoice_id": 1, "invoice_status": "paid"}]
+    statuses = [r.status for r in infakt_emulator.requests]
+    assert statuses == [429, 429, 429, 200]
+    gaps = [b.time - a.time for a, b in zip(infakt_emulator.requests, infakt_emulator.requests[1:])]
+    assert gaps[1] > gaps[0]  # backing off
+
+
+def test_503_with_retry_after_is_honoured(infakt_emulator, conn, caplog):
+    conn(extra={"max_retries": 0})
+    infakt_emulator.fault("v3.invoice", status=503, retry_after="1")
+    events = run_trigger(InfaktInvoiceTrigger(1, ["draft"], poke_interval=0.02), caplog)
+    assert [e.payload["status"] for e in events] == ["success"]
+    first, second = infakt_emulator.requests
+    assert second.time - first.time >= 1.0
+
+
+def test_v2_xauth_connection_works_in_the_loop(infakt_emulator, conn, caplog):
+    conn(api_version="v2", format="xml", auth="xauth")
+    infakt_emulator.mark_paid(6)
+    events = run_trigger(InfaktInvoiceTrigger(6, ["paid"], poke_interval=0.05), caplog)
+    assert [e.payload["invoice_status"] for e in events] == ["paid"]
+    assert [r.route for r in infakt_emulator.requests] == ["oauth.access_token", "v2.invoice"]
+
+
+def test_unusable_connection_is_one_error_event(monkeypatch, caplog):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_INFAKT_DEFAULT",
+        json.dumps({"conn_type": "infakt", "password": "k", "extra": {"api_version": "v7"}}),
+    )
+    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"]), caplog)
+    assert [e.payload["status"] for e in events] == ["error"]
+    assert "api_version='v7'" in events[0].payload["message"]
