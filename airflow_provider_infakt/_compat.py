@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 try:  # Airflow 3
-    from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator
-    from airflow.sdk import PokeReturnValue
+    from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator, PokeReturnValue
     from airflow.sdk.exceptions import (
         AirflowException,
         AirflowFailException,

@@ -118,10 +118,9 @@ class InfaktInvoiceSensor(BaseSensorOperator):
         """Poke once; when not done and deferrable, hand the wait to :class:`InfaktInvoiceTrigger`."""
         if not self.deferrable:
             return super().execute(context)
+        from airflow_provider_infakt._compat import AirflowFailException, AirflowSkipException
         from airflow_provider_infakt.hooks.infakt import InfaktHook
         from airflow_provider_infakt.triggers.invoice import InfaktInvoiceTrigger
-
-        from airflow_provider_infakt._compat import AirflowFailException, AirflowSkipException
 
         hook = InfaktHook(infakt_conn_id=self.infakt_conn_id)
         try:

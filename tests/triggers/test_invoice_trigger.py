@@ -136,7 +136,7 @@ def test_429_then_success_backs_off_and_ends_with_one_event(infakt_emulator, con
     assert [e.payload for e in events] == [{"status": "success", "invoice_id": 1, "invoice_status": "paid"}]
     statuses = [r.status for r in infakt_emulator.requests]
     assert statuses == [429, 429, 429, 200]
-    gaps = [b.time - a.time for a, b in zip(infakt_emulator.requests, infakt_emulator.requests[1:])]
+    gaps = [b.time - a.time for a, b in zip(infakt_emulator.requests, infakt_emulator.requests[1:], strict=False)]
     assert gaps[1] > gaps[0]  # backing off
 
 
