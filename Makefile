@@ -32,6 +32,7 @@ test-floor:
 bench: $(STAMP)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python apache-airflow-providers-http
 	$(BIN)/python benchmarks/import_cost.py --compare airflow.providers.http.operators.http
+	$(BIN)/python benchmarks/trigger_scale.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check airflow_provider_infakt tests benchmarks example_dags demo

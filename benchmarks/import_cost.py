@@ -23,9 +23,13 @@ MODULES = [
     "airflow_provider_infakt.hooks.infakt",
     "airflow_provider_infakt.operators.deliver",
     "airflow_provider_infakt.sensors.invoice",
-    "airflow_provider_infakt.triggers.invoice",
     "airflow_provider_infakt.links",
+    "airflow_provider_infakt.triggers.invoice",
 ]
+#: Loaded by the triggerer only, never by a DAG file (the sensor imports it when it defers). It imports
+#: everything a running trigger needs up front, so that no trigger step stalls the event loop on a
+#: first-time import; the parse-time budget does not apply to it.
+NOT_DAG_FACING = {"airflow_provider_infakt.triggers.invoice"}
 BUDGET_MS = 15.0
 
 _PROBE = """
@@ -75,12 +79,15 @@ def main() -> int:
             continue
         figures = measure(module, args.runs, env)
         median = statistics.median(figures)
-        ours = module.startswith("airflow_provider_infakt")
-        verdict = ("ok" if median <= BUDGET_MS else "OVER BUDGET") if ours else "comparison"
+        ours = module.startswith("airflow_provider_infakt") and module not in NOT_DAG_FACING
+        if module in NOT_DAG_FACING:
+            verdict = "triggerer only (no parse-time budget)"
+        else:
+            verdict = ("ok" if median <= BUDGET_MS else "OVER BUDGET") if ours else "comparison"
         if ours:
             worst = max(worst, median)
         print(f"{module:<48} {median:>10.1f} {min(figures):>8.1f} {max(figures):>8.1f}  {verdict}")
-    print(f"budget {BUDGET_MS:.0f} ms; worst of ours {worst:.1f} ms")
+    print(f"budget {BUDGET_MS:.0f} ms for modules a DAG file imports; worst of those {worst:.1f} ms")
     return 0 if worst <= BUDGET_MS else 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -27,8 +28,9 @@ class InfaktInvoiceTrigger(BaseTrigger):
     - ``"error"``: ``message``, for an answer that waiting will not change (404, 401, 403, ...);
     - ``"timeout"``: ``message``, when ``timeout_at`` (a Unix time) passed first.
 
-    Rate limits (429), 5xx answers and connection errors are waited out with exponential backoff
-    (honouring ``Retry-After``), never turned into a failure. Nothing blocks the event loop: the
+    Reads are ``poke_interval`` apart, with 10 % jitter so that triggers deferred together do not poll
+    in bursts. Rate limits (429), 5xx answers and connection errors are waited out with exponential
+    backoff (honouring ``Retry-After``), never turned into a failure. Nothing blocks the event loop: the
     connection is looked up asynchronously and all I/O goes through httpx.
 
     :param invoice_id: the invoice (numeric id, or on v3 a uuid).
@@ -122,6 +124,7 @@ class InfaktInvoiceTrigger(BaseTrigger):
                         {"status": "success", "invoice_id": self.invoice_id, "invoice_status": invoice.status}
                     )
                 backoff = self.poke_interval
-                delay = self.poke_interval
+                # +-10 % jitter: triggers deferred together drift apart instead of polling in bursts.
+                delay = self.poke_interval * random.uniform(0.9, 1.1)  # noqa: S311 - not cryptography
             remaining = self._remaining()
             await asyncio.sleep(delay if remaining is None else max(0.0, min(delay, remaining)))
