@@ -115,7 +115,9 @@ def _child(args: argparse.Namespace) -> int:
 
 
 def _admin(url: str, path: str, data: bytes | None = None) -> Any:
-    request = urllib.request.Request(f"{url}/_emulator/{path}", data=data, method="POST" if data else "GET")
+    request = urllib.request.Request(  # noqa: S310 - the emulator on loopback
+        f"{url}/_emulator/{path}", data=data, method="POST" if data else "GET"
+    )
     with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback only
         return json.load(response)
 

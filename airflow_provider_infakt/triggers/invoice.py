@@ -125,6 +125,6 @@ class InfaktInvoiceTrigger(BaseTrigger):
                     )
                 backoff = self.poke_interval
                 # +-10 % jitter: triggers deferred together drift apart instead of polling in bursts.
-                delay = self.poke_interval * random.uniform(0.9, 1.1)  # noqa: S311 - not cryptography
+                delay = self.poke_interval * random.uniform(0.9, 1.1)
             remaining = self._remaining()
             await asyncio.sleep(delay if remaining is None else max(0.0, min(delay, remaining)))
