@@ -1,9 +1,10 @@
 """``make demo``: run the example DAGs on a real Airflow against the inFakt emulator, and show the result.
 
-1. starts the emulator (``infakt-emulator --port 0``) in its own process;
+1. starts the emulator (``infakt-emulator --port 0 --pay-after-delivery 3``) in its own process;
 2. points the ``infakt_default`` connection at it (``AIRFLOW_CONN_INFAKT_DEFAULT``);
 3. prepares a local Airflow (SQLite metadata database in ``.demo/airflow``; DAGs from ``example_dags``);
-4. runs ``airflow dags test`` for each demo DAG with its configuration;
+4. runs ``airflow dags test`` for each demo DAG with its configuration: ``example_infakt_deliver``,
+   then ``example_infakt_deliver_and_wait`` (deliver, wait until sent, wait until paid, deferred);
 5. prints what the emulator delivered and what each task returned (XCom).
 
 Airflow's own output goes to ``.demo/<dag_id>.log``.
@@ -27,7 +28,11 @@ BIN = pathlib.Path(sys.executable).parent
 #: (dag_id, configuration) pairs the demo runs, in order.
 RUNS: list[tuple[str, dict[str, Any]]] = [
     ("example_infakt_deliver", {"invoice_id": 1, "type": "mail", "doc_type": "KOPIA"}),
+    ("example_infakt_deliver_and_wait", {"invoice_id": 2, "type": "mail", "doc_type": "org"}),
 ]
+#: The emulator marks each delivered invoice paid this many seconds after delivery, so the
+#: deliver -> wait until sent -> wait until paid chain finishes in seconds.
+PAY_AFTER_SECONDS = 3
 
 
 def _environment(emulator_url: str) -> dict[str, str]:
@@ -82,7 +87,7 @@ def main() -> int:
     """Run the demo; exit 0 when every demo DAG run succeeded."""
     WORK.mkdir(exist_ok=True)
     emulator = subprocess.Popen(
-        [str(BIN / "infakt-emulator"), "--port", "0"],
+        [str(BIN / "infakt-emulator"), "--port", "0", "--pay-after-delivery", str(PAY_AFTER_SECONDS)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -95,7 +100,10 @@ def main() -> int:
             return 1
         env = _environment(url)
         version = importlib.metadata.version("apache-airflow")
-        print(f"inFakt emulator: {url} (API {os.environ.get('DEMO_API', 'v3')}, demo credentials)")
+        print(
+            f"inFakt emulator: {url} (API {os.environ.get('DEMO_API', 'v3')}, demo credentials; "
+            f"each delivered invoice is paid {PAY_AFTER_SECONDS} s later)"
+        )
         print(f"Airflow {version}, metadata database: SQLite in {WORK / 'airflow'}")
         setup_log = WORK / "airflow-setup.log"
         if _run([str(BIN / "airflow"), "db", "migrate"], env, setup_log) != 0:
