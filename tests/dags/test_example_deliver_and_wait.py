@@ -12,10 +12,30 @@ from .conftest import run_dag
 KINDS = {"v2-xml": {"api_version": "v2", "format": "xml"}, "v3": {"api_version": "v3"}}
 
 
+@pytest.fixture
+def sensors_mode(monkeypatch):
+    """Run the example DAG's sensors deferred (as written) or in poke mode (switched for the test)."""
+    from airflow_provider_infakt.sensors.invoice import InfaktInvoiceSensor
+
+    from .conftest import load_dag
+
+    def use(mode: str) -> None:
+        for task in load_dag("example_infakt_deliver_and_wait").tasks:
+            if isinstance(task, InfaktInvoiceSensor):
+                monkeypatch.setattr(task, "deferrable", mode == "deferrable")
+                monkeypatch.setattr(task, "poke_interval", 0.5)
+
+    return use
+
+
+@pytest.mark.parametrize("mode", ["deferrable", "poke"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_deliver_wait_sent_wait_paid_chain(airflow_db, infakt_emulator, use_connection, kind):
+def test_deliver_wait_sent_wait_paid_chain(
+    airflow_db, infakt_emulator, use_connection, sensors_mode, capsys, kind, mode
+):
     use_connection(**KINDS[kind])
-    infakt_emulator.pay_after_delivery(1.0)
+    sensors_mode(mode)
+    infakt_emulator.pay_after_delivery(1.5)
     run = run_dag("example_infakt_deliver_and_wait", {"invoice_id": 4})
     assert run.state == "success", run.tasks
     assert [d.invoice_id for d in infakt_emulator.deliveries] == [4]
@@ -23,6 +43,8 @@ def test_deliver_wait_sent_wait_paid_chain(airflow_db, infakt_emulator, use_conn
     assert run.xcom[("wait_until_sent", -1, "invoice_status")] == "sent"
     assert run.xcom[("wait_until_paid", -1, "invoice_status")] == "paid"
     assert run.xcom[("book_payment", -1, "return_value")] == 4
+    deferred = "new_state=deferred" in capsys.readouterr().out
+    assert deferred == (mode == "deferrable") or not _airflow_3()
 
 
 def pay_after_reads(emu, invoice_id, reads):
