@@ -154,9 +154,7 @@ class InfaktEmulator:
 
     def reset(self) -> None:
         """Back to the seeded demo account; faults disarmed; limit counters forgotten."""
-        self.account.reset()
-        self.faults.clear()
-        self.limiter.configure()
+        reset_state(self.account, self.faults, self.limiter)
 
     def invoice(self, invoice_id: int | str) -> dict[str, Any]:
         """An invoice as the admin route shows it (v3 fields plus ``internal_status``, ``client_email``)."""
@@ -224,6 +222,13 @@ class InfaktEmulator:
     def clear_faults(self) -> None:
         """Disarm every fault."""
         self.faults.clear()
+
+
+def reset_state(account: Account, faults: FaultBook, limiter: RateLimiter) -> None:
+    """Reseed the account, disarm every fault, forget rate-limit counts (limit settings stay)."""
+    account.reset()
+    faults.clear()
+    limiter.configure()
 
 
 def connection_for(

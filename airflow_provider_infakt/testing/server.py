@@ -433,9 +433,9 @@ class EmulatorApp:
 
     def reset(self) -> None:
         """Reseed the account, disarm faults, forget rate-limit counts (limit settings stay)."""
-        self.account.reset()
-        self.faults.clear()
-        self.limiter.configure()
+        from .emulator import reset_state
+
+        reset_state(self.account, self.faults, self.limiter)
 
     async def admin_invoices(self, _request: web.Request) -> web.Response:
         """All invoices as v3 shows them, plus the client's e-mail address (admin only)."""
