@@ -10,6 +10,7 @@ says `deliver.xml` where its response echoes `deliver.json`: the JSON examples c
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import re
 
@@ -17,7 +18,23 @@ import pytest
 
 from .helpers import v2_get
 
-SEED = pathlib.Path(__file__).resolve().parents[3] / "shared" / "seed" / "infakt-api-v2-invoices-deliver.txt"
+SEED_NAME = "infakt-api-v2-invoices-deliver.txt"
+#: The seed lives in ../shared beside the checkout (CI always has it); INFAKT_SEED may point elsewhere.
+SEED = pathlib.Path(
+    os.environ.get("INFAKT_SEED", pathlib.Path(__file__).resolve().parents[3] / "shared" / "seed" / SEED_NAME)
+)
+
+
+@pytest.fixture
+def seed() -> pathlib.Path:
+    """The seed document; outside CI a checkout without ../shared skips the two tests that read it
+    (the literal byte-for-byte tests above still run). In CI its absence is a failure."""
+    if not SEED.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"the seed document is missing: {SEED}")
+        pytest.skip(f"the seed document is not beside this checkout ({SEED}); set INFAKT_SEED to run this")
+    return SEED
+
 
 XML_OK = b'<?xml version="1.0" encoding="UTF-8"?>\n<invoice>\n  <invoice_id>1</invoice_id>\n</invoice>\n'
 XML_ERROR = (
@@ -51,11 +68,11 @@ def test_seed_examples_byte_for_byte(infakt_emulator, fmt, path, status, body):
     assert delivered == ([(1, "mail", "KOPIA", "v2")] if status == 200 else [])
 
 
-def _seed_blocks() -> list[str]:
+def _seed_blocks(seed: pathlib.Path) -> list[str]:
     """The seed's numbered code blocks, line numbers removed, in document order."""
     blocks: list[list[str]] = []
     previous = 0
-    for line in SEED.read_text(encoding="utf-8").splitlines():
+    for line in seed.read_text(encoding="utf-8").splitlines():
         match = re.match(r"^\s+(\d+) ?(.*)$", line)
         if not match:
             continue
@@ -77,8 +94,8 @@ def _xml_tokens(text: str) -> str:
     return re.sub(r">\s+<", "><", _unwrap(text).replace("\n", " "))
 
 
-def test_expected_bodies_are_the_seeds_own():
-    blocks = _seed_blocks()
+def test_expected_bodies_are_the_seeds_own(seed):
+    blocks = _seed_blocks(seed)
     responses = [b for b in blocks if b.lstrip().startswith(("<", "{"))]
     assert len(responses) == 4, responses
     seed_xml_ok, seed_xml_error, seed_json_ok, seed_json_error = responses
@@ -91,8 +108,8 @@ def test_expected_bodies_are_the_seeds_own():
     assert seed_error == json.loads(JSON_ERROR)
 
 
-def test_seed_requests_are_the_ones_tested():
-    blocks = _seed_blocks()
+def test_seed_requests_are_the_ones_tested(seed):
+    blocks = _seed_blocks(seed)
     requests_shown = [re.sub(r"\s+", "", b.replace("(GET)", "")) for b in blocks if "(GET)" in b]
     queries = [r.split("deliver.", 1)[1].split("?", 1)[1] for r in requests_shown if "?" in r]
     tested = [path.split("?", 1)[1] for _, path, _, _ in CASES]
