@@ -51,6 +51,30 @@ def get_conf_value(section: str, key: str, fallback: Any = None) -> Any:
     return conf.get(section, key, fallback=fallback)
 
 
+def ledger_asset() -> Any:
+    """The asset whose state store holds the delivery ledger, or None where Airflow has no asset
+    state store (before 3.3). Delivery tasks declare it as an inlet so that Airflow registers it."""
+    try:  # Airflow 3.3+
+        from airflow.sdk import Asset
+        from airflow.sdk.execution_time.context import AssetStateStoreAccessor  # noqa: F401
+    except ImportError:
+        return None
+    from airflow_provider_infakt.operators.ledger import LEDGER_ASSET_NAME
+
+    return Asset(name=LEDGER_ASSET_NAME, uri=f"infakt://{LEDGER_ASSET_NAME}")
+
+
+def ledger_store() -> Any:
+    """The delivery ledger's store (the asset state store of :func:`ledger_asset`), or None before 3.3."""
+    try:  # Airflow 3.3+
+        from airflow.sdk.execution_time.context import AssetStateStoreAccessor
+    except ImportError:
+        return None
+    from airflow_provider_infakt.operators.ledger import LEDGER_ASSET_NAME
+
+    return AssetStateStoreAccessor(name=LEDGER_ASSET_NAME)
+
+
 def xcom_value(ti_key: Any, key: str) -> Any:
     """The XCom value of ``key`` for the task instance ``ti_key`` (for operator links)."""
     try:
@@ -72,6 +96,8 @@ __all__ = [
     "BaseSensorOperator",
     "PokeReturnValue",
     "get_conf_value",
+    "ledger_asset",
+    "ledger_store",
     "mask_secret",
     "xcom_value",
 ]

@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_infakt._compat import BaseOperator
+from airflow_provider_infakt._compat import BaseOperator, ledger_asset
 from airflow_provider_infakt.links import InfaktInvoiceLink
+from airflow_provider_infakt.operators.ledger import LEDGER_ASSET_NAME
 
 if TYPE_CHECKING:
     from airflow_provider_infakt.api import Delivery
     from airflow_provider_infakt.hooks.infakt import InfaktHook
+    from airflow_provider_infakt.operators.ledger import Entry as LedgerEntry
     from airflow_provider_infakt.operators.ledger import Ledger
 
 ON_UNKNOWN_OUTCOME = ("check", "resend", "fail")
+#: How long after an attempt started sending its request may still be in flight or pending at inFakt.
+DEFAULT_IN_FLIGHT_WINDOW = dt.timedelta(minutes=5)
+
+
+def with_ledger_asset(inlets: Any) -> list[Any]:
+    """``inlets`` (None, one item or a list) as a list that includes the delivery ledger's asset."""
+    items = [] if inlets is None else list(inlets) if isinstance(inlets, (list, tuple)) else [inlets]
+    asset = ledger_asset()
+    if asset is not None and not any(getattr(i, "name", None) == LEDGER_ASSET_NAME for i in items):
+        items.append(asset)
+    return items
+
 
 NO_LEDGER_WARNING = (
-    "This Airflow has no task_state_store (it arrived in Airflow 3.3), so a retry cannot know what an "
-    "earlier try did. Guarantee here: each try sends at most once, and a delivery whose outcome is "
-    "unknown fails the task without an Airflow retry (unless on_unknown_outcome='resend'); a worker "
-    "that dies after inFakt accepted the delivery may still lead a retry to send it again."
+    "This Airflow has no asset state store (it arrived in Airflow 3.3), so there is no delivery ledger "
+    "and a retry cannot know what an earlier try did. Guarantee here: each try sends at most once, and a "
+    "delivery whose outcome is unknown fails the task without an Airflow retry (unless "
+    "on_unknown_outcome='resend'); a worker that dies after inFakt accepted the delivery "
+    "may still lead a retry to send it again."
 )
 
 
@@ -39,16 +55,40 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
     :param locale: v3 only: ``pl``, ``en`` or ``pe`` (Polish and English).
     :param send_copy: v3 only: also send a copy to the account owner.
     :param infakt_conn_id: the inFakt connection.
-    :param on_unknown_outcome: what a retry does when an earlier try's delivery may or may not have
-        happened (the connection dropped after sending, a 5xx, a timeout, a dead worker): ``check``
-        (default) reads the invoice and decides from its status, failing with an explanation when the
-        status cannot tell; ``resend`` sends again; ``fail`` fails the task for a person to decide.
+    :param on_unknown_outcome: what a later attempt does when an earlier one's delivery may or may not
+        have happened: ``check`` (default) waits out ``in_flight_window``, reads the invoice and decides
+        from its status (see below), failing with an explanation when the status cannot tell; ``resend``
+        sends again; ``fail`` fails the task for a person to decide.
+    :param in_flight_window: seconds (or a ``timedelta``; default 5 minutes) for which a delivery
+        request, from the moment an attempt was about to send it, may still be in flight or pending at
+        inFakt (v3 answers 202 Accepted and may send after it answers). Before it has passed no status
+        read is trusted: a retry waits (or, when ``execution_timeout`` is shorter, fails with "outcome
+        not known yet"); it never sends. Make it longer than the longest time inFakt may take.
+
+    **Delivery outcomes.** Only these answers to a delivery prove that nothing was sent: no connection
+    could be made; inFakt's own 4xx error body (400, 401, 402, 403, 404, 406, 422, 423); a 429. Only a
+    2xx with the expected body proves it was sent. Everything else is an *unknown outcome*: any 5xx
+    (a proxy or load balancer may answer after inFakt acted), a body that is not inFakt's, truncated,
+    malformed or oversized, a timeout, a dropped connection, a task killed mid-request. An unknown
+    outcome fails this try (Airflow may retry); it is never sent again blindly.
+
+    **Exactly once per DAG run** (Airflow 3.3+). Before sending, the task records "about to send" in
+    the delivery ledger, and "sent" once inFakt's answer proves it. The record is per invoice (and way
+    of delivering it) per DAG run, whichever try or map index sends it, and survives clearing the task
+    and ``[state_store] clear_on_success``: a later attempt finding "sent" returns without sending. It
+    lives in the asset state store of the asset ``infakt_delivery_ledger``, which the task declares as
+    an inlet. Finding "about to send" without "sent", ``check`` waits out ``in_flight_window`` and
+    reads the invoice: ``sent`` (from ``draft`` or ``printed`` before) proves the delivery; an unchanged
+    ``draft``/``printed`` proves it did not happen, and the task sends now; anything else (``paid``: a
+    customer can pay without the e-mail; already ``sent`` before; another status) cannot tell, and the
+    task fails saying what to check. To send an invoice again on purpose, start a new DAG run.
+    Without a ledger (Airflow before 3.3), an unknown outcome fails the task without an Airflow retry.
 
     Returns (XCom ``return_value``) the invoice id: the one inFakt returned (v2) or the one delivered
     (v3), as an int when numeric. The invoice page URL goes to XCom ``infakt_invoice_url`` for the
     "inFakt invoice" link. API errors that will not change on a retry (400, 401, 402, 403, 404, 406,
-    422, 423) fail the task at once with inFakt's own message; others (429, 503, connection errors)
-    raise so that Airflow's retries apply.
+    422, 423) fail the task at once with inFakt's own message; a 429 or a connection never made raise
+    so that Airflow's retries apply (nothing was sent).
     """
 
     template_fields: Sequence[str] = (
@@ -74,9 +114,11 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         send_copy: Any = None,
         infakt_conn_id: str = "infakt_default",
         on_unknown_outcome: str = "check",
+        in_flight_window: float | dt.timedelta = DEFAULT_IN_FLIGHT_WINDOW,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.inlets = with_ledger_asset(self.inlets)
         self.invoice_id = invoice_id
         self.type = type
         self.doc_type = doc_type
@@ -85,6 +127,13 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         self.send_copy = send_copy
         self.infakt_conn_id = infakt_conn_id
         self.on_unknown_outcome = on_unknown_outcome
+        self.in_flight_window = in_flight_window
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> Any:  # type: ignore[override]
+        """As :meth:`BaseOperator.partial`, declaring the ledger's asset as an inlet of the mapped task."""
+        kwargs["inlets"] = with_ledger_asset(kwargs.get("inlets"))
+        return super().partial(**kwargs)
 
     def execute(self, context: Any) -> int | str:
         """Render -> validate -> ledger check -> deliver -> ledger write -> return the invoice id."""
@@ -121,14 +170,19 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         return validate_invoice_id(self.invoice_id, settings.api_version)
 
     def _ledger(self, context: Any, hook: InfaktHook, invoice_ref: int | str) -> Ledger | None:
-        from airflow_provider_infakt.operators.ledger import Ledger, fingerprint
+        from airflow_provider_infakt._compat import ledger_store
+        from airflow_provider_infakt.operators.ledger import Ledger, ledger_key
 
-        store = context.get("task_state_store") if hasattr(context, "get") else None
+        store = ledger_store()
         if store is None:
             self.log.warning(NO_LEDGER_WARNING)
             return None
         settings = hook.settings
-        digest = fingerprint(
+        ti = context["ti"]
+        key = ledger_key(
+            ti.dag_id,
+            ti.run_id,
+            ti.task_id,
             settings.base_url,
             settings.api_version,
             invoice_ref,
@@ -138,54 +192,59 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
             self.locale,
             self.send_copy,
         )
-        ti = context.get("ti")
-        return Ledger(store, digest, invoice_ref, getattr(ti, "try_number", None))
+        return Ledger(
+            store,
+            key,
+            invoice_ref,
+            try_number=getattr(ti, "try_number", None),
+            map_index=getattr(ti, "map_index", None),
+        )
 
     def _deliver_once(self, hook: InfaktHook, ledger: Ledger | None, invoice_ref: int | str) -> int | str:
         from airflow_provider_infakt._compat import AirflowException, AirflowFailException
         from airflow_provider_infakt.api.errors import InfaktError, InfaktUnknownOutcome
 
-        entry = ledger.read() if ledger is not None else None
+        entry = self._read_ledger(ledger)
         if entry is not None and entry.state == "sent":
             self.log.info(
-                "Invoice %s was delivered by try %s (%s); not sending it again. To send it again on "
-                "purpose, start a new DAG run.",
+                "Invoice %s was delivered in this DAG run by %s (%s); not sending it again. To send it "
+                "again on purpose, start a new DAG run.",
                 invoice_ref,
-                entry.try_number,
+                entry.writer,
                 entry.at,
             )
             return entry.invoice_id
-        if entry is not None and self._earlier_try_delivered(hook, entry):
+        if entry is not None and self._earlier_attempt_delivered(hook, entry):
             assert ledger is not None
-            ledger.mark_sent(entry.status_before)
+            self._write_ledger(ledger.mark_sent, entry)
             return entry.invoice_id
 
         try:
             status_before = hook.get_invoice(invoice_ref).status if ledger is not None else None
-            if ledger is not None:
-                ledger.mark_sending(status_before)
+        except InfaktError as exc:
+            raise self._nothing_sent(exc) from None
+        sending = self._write_ledger(ledger.mark_sending, status_before) if ledger is not None else None
+        try:
             delivery = self._send(hook, invoice_ref)
         except InfaktUnknownOutcome as exc:
             if ledger is not None:
                 raise AirflowException(
-                    f"{exc} A retry of this task will check the invoice before sending anything "
-                    f"(on_unknown_outcome={self.on_unknown_outcome!r})."
+                    f"{exc} A retry of this task will find out what happened before sending anything "
+                    f"(on_unknown_outcome={self.on_unknown_outcome!r}, in_flight_window={self._window:g} s)."
                 ) from None
             if self.on_unknown_outcome == "resend":
                 raise AirflowException(f"{exc} on_unknown_outcome='resend': a retry will send again.") from None
             raise AirflowFailException(
-                f"{exc} Without a task_state_store a retry cannot tell whether it went out, so the task "
-                "fails without retrying; check the invoice in inFakt."
+                f"{exc} Without a delivery ledger (Airflow 3.3+) a retry cannot tell whether it went out, so "
+                "the task fails without retrying; check the invoice in inFakt."
             ) from None
         except InfaktError as exc:
-            # inFakt answered (or could not be reached): nothing was sent.
+            # inFakt's own answer (or a connection never made) proved that nothing was sent.
             if ledger is not None:
-                ledger.forget()
-            if getattr(exc, "retryable", False):
-                raise AirflowException(f"Nothing was sent: {exc}") from None
-            raise AirflowFailException(f"Nothing was sent: {exc}") from None
+                self._write_ledger(ledger.forget)
+            raise self._nothing_sent(exc) from None
         if ledger is not None:
-            ledger.mark_sent(status_before)
+            self._write_ledger(ledger.mark_sent, sending)
         self.log.info(
             "Delivered invoice %s by %s as %s (API %s%s).",
             delivery.invoice_id,
@@ -196,13 +255,53 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         )
         return delivery.invoice_id
 
-    def _earlier_try_delivered(self, hook: InfaktHook, entry: Any) -> bool:
-        """Resolve an earlier try's unknown outcome: True if it delivered, False to send now."""
+    @staticmethod
+    def _nothing_sent(exc: Exception) -> Exception:
+        from airflow_provider_infakt._compat import AirflowException, AirflowFailException
+
+        if getattr(exc, "retryable", False):
+            return AirflowException(f"Nothing was sent: {exc}")
+        return AirflowFailException(f"Nothing was sent: {exc}")
+
+    def _read_ledger(self, ledger: Ledger | None) -> LedgerEntry | None:
+        from airflow_provider_infakt._compat import AirflowException
+
+        if ledger is None:
+            return None
+        try:
+            return ledger.read()
+        except Exception as exc:
+            raise AirflowException(
+                f"Nothing was sent: the delivery ledger could not be read ({type(exc).__name__}); a retry "
+                "will try again."
+            ) from None
+
+    def _write_ledger(self, write: Any, *args: Any) -> Any:
+        from airflow_provider_infakt._compat import AirflowException
+
+        try:
+            return write(*args)
+        except Exception as exc:
+            raise AirflowException(
+                f"The delivery ledger could not be written ({type(exc).__name__}: {str(exc)[:200]}). Is the "
+                f"asset {LEDGER_ASSET_NAME!r} registered (the task declares it as an inlet)? A retry will "
+                "find out what happened before sending anything."
+            ) from None
+
+    @property
+    def _window(self) -> float:
+        window = self.in_flight_window
+        return window.total_seconds() if isinstance(window, dt.timedelta) else float(window)
+
+    def _earlier_attempt_delivered(self, hook: InfaktHook, entry: LedgerEntry) -> bool:
+        """Resolve an earlier attempt's unknown outcome: True if it delivered, False to send now."""
+        import time
+
         from airflow_provider_infakt._compat import AirflowException, AirflowFailException
         from airflow_provider_infakt.api.errors import InfaktError
-        from airflow_provider_infakt.operators.ledger import resolve
+        from airflow_provider_infakt.operators.ledger import resolve, seconds_until_settled
 
-        earlier = f"Try {entry.try_number} ({entry.at}) was about to deliver invoice {entry.invoice_id}"
+        earlier = f"In this DAG run, {entry.writer} was about to deliver invoice {entry.invoice_id} at {entry.at}"
         if self.on_unknown_outcome == "fail":
             raise AirflowFailException(
                 f"{earlier} and its outcome is unknown; on_unknown_outcome='fail' leaves the decision to "
@@ -212,14 +311,33 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         if self.on_unknown_outcome == "resend":
             self.log.warning("%s and its outcome is unknown; on_unknown_outcome='resend': sending again.", earlier)
             return False
+        wait = seconds_until_settled(entry, self._window, time.time())
+        if wait > 0:
+            budget = self.execution_timeout.total_seconds() * 0.8 if self.execution_timeout else None
+            if budget is not None and wait > budget:
+                raise AirflowException(
+                    f"{earlier}; its outcome is not known yet: that request may still be in flight or pending "
+                    f"at inFakt for {wait:.0f} s more (in_flight_window={self._window:g} s), longer than this "
+                    "try may wait. Nothing was sent; a later retry will check the invoice."
+                )
+            self.log.info(
+                "%s; that request may still be in flight or pending at inFakt. Waiting %.1f s "
+                "(in_flight_window=%g s) before reading the invoice; nothing is sent meanwhile.",
+                earlier,
+                wait,
+                self._window,
+            )
+            time.sleep(wait)
         try:
             status_now = hook.get_invoice(entry.invoice_id).status
         except InfaktError as exc:
-            raise AirflowException(f"{earlier}; reading the invoice to find out what happened failed: {exc}") from None
+            raise AirflowException(
+                f"{earlier}; reading the invoice to find out what happened failed, so nothing was sent: {exc}"
+            ) from None
         decision = resolve(entry.status_before, status_now)
         if decision == "delivered":
             self.log.info(
-                "%s; its status went from %r to %r, so that try delivered it. Not sending again.",
+                "%s; its status went from %r to %r, so it was delivered. Not sending again.",
                 earlier,
                 entry.status_before,
                 status_now,
@@ -227,15 +345,16 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
             return True
         if decision == "not_delivered":
             self.log.info(
-                "%s; its status is still %r, so that try did not deliver it. Sending now.",
+                "%s; its status is still %r after the in-flight window, so it was not delivered. Sending now.",
                 earlier,
                 status_now,
             )
             return False
         raise AirflowFailException(
             f"{earlier} and its outcome is unknown. The invoice's status was {entry.status_before!r} before "
-            f"and is {status_now!r} now, which cannot tell whether it went out. Check the invoice in inFakt, "
-            "then mark this task success, or clear it with on_unknown_outcome='resend' to send again."
+            f"and is {status_now!r} now, which cannot tell whether it went out (only a change to 'sent' "
+            "proves a delivery; a payment does not). Check the invoice's history in inFakt, then mark this "
+            "task success, or clear it with on_unknown_outcome='resend' to send again."
         )
 
     def _send(self, hook: InfaktHook, invoice_ref: int | str) -> Delivery:

@@ -50,10 +50,14 @@ def load_dag(dag_id: str) -> Any:
     return _loaded[dag_id]
 
 
-def run_dag(dag_id: str, conf: dict[str, Any] | None = None) -> Run:
-    """``dag.test(run_conf=conf)`` and collect task states and XComs of that run."""
+def run_dag(dag_id: str, conf: dict[str, Any] | None = None, logical_date: Any = None) -> Run:
+    """``dag.test(run_conf=conf)`` and collect task states and XComs of that run.
+
+    With ``logical_date``, a run of that date that exists already is replaced by a new one of the same
+    run id: what a user sees after clearing the whole run (its task state store is gone too)."""
     dag = load_dag(dag_id)
-    dagrun = dag.test(run_conf=conf or {})
+    same_run = {"logical_date": logical_date, "run_after": logical_date} if logical_date else {}
+    dagrun = dag.test(run_conf=conf or {}, **same_run)
     from airflow.utils.session import create_session
 
     with create_session() as session:

@@ -24,6 +24,7 @@ for mode in ("check", "resend", "fail"):
             type="{{ dag_run.conf.get('type', 'mail') }}",
             doc_type="{{ dag_run.conf.get('doc_type', 'org') }}",
             on_unknown_outcome=mode,
+            in_flight_window=1,
             retries=1,
             retry_delay=datetime.timedelta(seconds=0),
         )
@@ -82,3 +83,53 @@ for sensor_mode in ("poke", "reschedule", "deferrable"):
                 soft_fail=soft,
             )
         globals()[f"sensor_dag_{suffix}"] = sensor_dag
+
+# The delivery-outcome model under faults (issue 8): a short in-flight window so tests stay quick, and
+# an on_retry_callback that can act "between two tries" (a customer paying, say) as a conf key asks.
+
+
+def _between_tries(context):
+    """Do what ``dag_run.conf['between_tries']`` asks of the emulator before the next try: ``"pay"``
+    (the customer pays the invoice) or a fault to arm (a dict, as ``POST /_emulator/faults`` takes)."""
+    import json
+    import os
+    import urllib.parse
+    import urllib.request
+
+    conf = context["dag_run"].conf or {}
+    action = conf.get("between_tries")
+    host = urllib.parse.urlsplit(json.loads(os.environ["AIRFLOW_CONN_INFAKT_DEFAULT"])["host"])
+    admin = f"{host.scheme}://{host.netloc}/_emulator"
+    if action == "pay":
+        request = urllib.request.Request(f"{admin}/invoices/{conf['invoice_id']}/paid", method="POST")  # noqa: S310
+    elif isinstance(action, dict):
+        body = json.dumps(action).encode()
+        request = urllib.request.Request(f"{admin}/faults", data=body, method="POST")  # noqa: S310
+        request.add_header("Content-Type", "application/json")
+    else:
+        return
+    urllib.request.urlopen(request, timeout=5).close()  # noqa: S310 (the local emulator)
+
+
+with DAG("infakt_test_outcome", schedule=None, start_date=START, render_template_as_native_obj=True) as outcome_dag:
+    InfaktDeliverInvoiceOperator(
+        task_id="deliver_invoice",
+        invoice_id="{{ dag_run.conf['invoice_id'] }}",
+        doc_type="{{ dag_run.conf.get('doc_type', 'org') }}",
+        in_flight_window=3,
+        retries=3,
+        retry_delay=datetime.timedelta(seconds=0),
+        on_retry_callback=_between_tries,
+    )
+
+with DAG(
+    "infakt_test_mapped_conf", schedule=None, start_date=START, render_template_as_native_obj=True
+) as mapped_conf_dag:
+
+    @task
+    def invoices(**context):
+        return list(context["dag_run"].conf["invoice_ids"])
+
+    InfaktDeliverInvoiceOperator.partial(task_id="deliver_invoice", in_flight_window=1, retries=0).expand(
+        invoice_id=invoices()
+    )

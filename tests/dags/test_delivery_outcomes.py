@@ -1,0 +1,91 @@
+"""The delivery-outcome model on a real Airflow (``dag.test()``) against the emulator: each test is a
+fault that made main send twice or report success with nothing sent (issue 8, findings 1, 4, 5, 6)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+
+from .conftest import run_dag
+from .test_delivery_retries import deliver_requests, needs_store
+
+
+def use_slow_client(monkeypatch, infakt_emulator, timeout: float, **kind: str) -> None:
+    conn = infakt_emulator.connection(**kind)
+    conn.setdefault("extra", {})["timeout"] = timeout
+    monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps(conn))
+
+
+@needs_store
+@pytest.mark.parametrize("api_version", ["v3", "v2"])
+def test_slow_server_is_not_read_as_not_delivered(airflow_db, infakt_emulator, monkeypatch, api_version):
+    """Finding 1: the client gives up after 1 s, inFakt finishes processing at 2.5 s. The retry must
+    not read the still-draft status as "not delivered" while that request may still be in flight."""
+    use_slow_client(monkeypatch, infakt_emulator, 1, api_version=api_version)
+    infakt_emulator.fault("*.deliver*", latency=2.5)
+    run = run_dag("infakt_test_outcome", {"invoice_id": 2})
+    assert [d.invoice_id for d in infakt_emulator.deliveries] == [2]
+    assert run.state == "success"
+    assert run.tasks[("deliver_invoice", -1)] == ("success", 2)
+
+
+@needs_store
+def test_payment_between_tries_is_not_a_delivery(airflow_db, infakt_emulator, use_connection):
+    """Finding 6: cut before inFakt saw the request, then the customer pays: `paid` proves nothing."""
+    use_connection()
+    infakt_emulator.fault("v3.deliver_via_email", drop="before")
+    run = run_dag("infakt_test_outcome", {"invoice_id": 3, "between_tries": "pay"})
+    assert infakt_emulator.deliveries == []
+    assert run.state == "failed"  # never "success" with nothing sent
+    assert run.tasks[("deliver_invoice", -1)][0] == "failed"
+
+
+@needs_store
+def test_status_read_failure_never_sends_again(airflow_db, infakt_emulator, use_connection):
+    """Audit gap: when the status read that would settle an unknown outcome fails, nothing is sent."""
+    use_connection()
+    infakt_emulator.fault("v3.deliver_via_email", drop="after")
+    every_read_fails = {"route": "v3.invoice", "status": 404, "times": None}
+    run = run_dag("infakt_test_outcome", {"invoice_id": 2, "between_tries": every_read_fails})
+    assert [d.invoice_id for d in infakt_emulator.deliveries] == [2]
+    assert len(deliver_requests(infakt_emulator)) == 1
+    assert run.state == "failed"
+
+
+REORDERINGS = [[1, 2, 3], [3, 1, 2], [2, 3, 1], [1, 3, 2]]
+
+
+@needs_store
+def test_mapped_list_reordered_between_clears_sends_each_once(airflow_db, infakt_emulator, use_connection):
+    """Finding 4: the whole run cleared three times, its upstream list in another order each time."""
+    use_connection()
+    date = datetime.datetime(2026, 3, 1, tzinfo=datetime.timezone.utc)
+    for order in REORDERINGS:
+        run = run_dag("infakt_test_mapped_conf", {"invoice_ids": order}, logical_date=date)
+        assert run.state == "success"
+        assert [run.xcom[("deliver_invoice", i, "return_value")] for i in range(3)] == order
+    assert sorted(d.invoice_id for d in infakt_emulator.deliveries) == [1, 2, 3]
+
+
+@needs_store
+def test_clear_on_success_does_not_reopen_a_delivery(airflow_db, infakt_emulator, use_connection, monkeypatch):
+    """Finding 5: `[state_store] clear_on_success` wipes the task state store; the ledger is elsewhere."""
+    use_connection()
+    monkeypatch.setenv("AIRFLOW__STATE_STORE__CLEAR_ON_SUCCESS", "True")
+    date = datetime.datetime(2026, 3, 2, tzinfo=datetime.timezone.utc)
+    for _ in range(2):
+        run = run_dag("infakt_test_outcome", {"invoice_id": 4}, logical_date=date)
+        assert run.state == "success"
+    assert [d.invoice_id for d in infakt_emulator.deliveries] == [4]
+
+
+@needs_store
+def test_a_new_dag_run_sends_again(airflow_db, infakt_emulator, use_connection):
+    """The guarantee is per DAG run: a new run is how a user sends an invoice again on purpose."""
+    use_connection()
+    for day in (3, 4):
+        date = datetime.datetime(2026, 3, day, tzinfo=datetime.timezone.utc)
+        assert run_dag("infakt_test_outcome", {"invoice_id": 5}, logical_date=date).state == "success"
+    assert [d.invoice_id for d in infakt_emulator.deliveries] == [5, 5]
