@@ -87,7 +87,13 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         self.on_unknown_outcome = on_unknown_outcome
 
     def _do_render_template_fields(
-        self, parent: Any, template_fields: Iterable[str], context: Any, jinja_env: Any, seen_oids: set[int]
+        self,
+        parent: Any,
+        template_fields: Iterable[str],
+        context: Any,
+        jinja_env: Any,
+        seen_oids: set[int],
+        **kwargs: Any,
     ) -> None:
         """Render the template fields as Airflow does, then register the rendered ``recipient`` with
         Airflow's secrets masker, so that the address shows as ``***`` in the rendered-fields table (the
@@ -117,11 +123,12 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         :param context: the task's template context.
         :param jinja_env: the Jinja environment to render with.
         :param seen_oids: ids of objects already rendered (Airflow's guard against cycles).
+        :param kwargs: passed on as given (some Airflow 2 releases add ``session``).
         """
         from airflow_provider_infakt._compat import mask_secret
         from airflow_provider_infakt.api.errors import looks_like_address
 
-        super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
+        super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids, **kwargs)
         if parent is self and isinstance(self.recipient, str) and looks_like_address(self.recipient):
             mask_secret(self.recipient)
 
