@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_infakt._compat import BaseOperator
@@ -89,7 +89,7 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
     def _do_render_template_fields(
         self,
         parent: Any,
-        template_fields: Iterable[str],
+        template_fields: Any,
         context: Any,
         jinja_env: Any,
         seen_oids: set[int],
