@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from .errors import redact_text
+from .errors import looks_like_address, redact_text
 
 __all__ = ["mask_addresses_in"]
 
@@ -20,7 +20,7 @@ class _MaskAddresses(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "@" in message or "%40" in message:
+        if looks_like_address(message):
             record.msg = redact_text(message)
             record.args = ()
         return True

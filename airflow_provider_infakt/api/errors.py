@@ -13,8 +13,10 @@ chance of a different answer?*
 - :class:`InfaktValidationError`: a value was refused on the client side, before any request.
 - :class:`InfaktConfigError`: the client settings are unusable (e.g. plain HTTP to a remote host).
 
-No exception message, ``repr`` or attribute holds an API key, OAuth secret or password. The v2
-request echo is stored with any e-mail address in it masked.
+No exception message, ``repr`` or attribute holds an API key, OAuth secret or password. No exception
+message holds an e-mail address unmasked: every message, and every text from inFakt an exception keeps
+(``api_message``, ``errors``, the v2 request echo), passes through :func:`redact_text` when the
+exception is made, since inFakt's messages may quote the recipient (``jan@example.com is invalid``).
 
 This module imports nothing but the standard library.
 """
@@ -22,6 +24,7 @@ This module imports nothing but the standard library.
 from __future__ import annotations
 
 import re
+import unicodedata
 import urllib.parse
 from collections.abc import Mapping, Sequence
 
@@ -47,6 +50,7 @@ __all__ = [
     "InfaktUnprocessableError",
     "InfaktValidationError",
     "error_class_for_status",
+    "looks_like_address",
     "mask_email",
     "redact_request_echo",
     "redact_text",
@@ -57,7 +61,58 @@ _MASKED_PARAMS = frozenset({"recipient", "x_auth_username"})
 _SECRET_PARAMS = frozenset(
     {"x_auth_password", "oauth_signature", "oauth_token", "oauth_token_secret", "oauth_consumer_key"}
 )
-_EMAIL_RE = re.compile(r"([A-Za-z0-9._%+\-']+)@([A-Za-z0-9.\-]+)")
+#: The ways an "@" is written in the texts this package handles: as is, percent-encoded (URLs), as a
+#: JSON escape, as an HTML character reference, full-width.
+_AT = re.compile(r"@|%40|\\u0040|&#0*64;|&#[xX]0*40;|\uff20")
+#: A JSON ``\uXXXX`` escape, which may stand for any character of an address.
+_JSON_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}")
+#: Punctuation taken as part of a local part when looking for addresses in text: the RFC 5322 atext
+#: characters that rarely delimit text. ``'=&?/{}|`` and the backtick are left out, so that
+#: ``recipient='jan@example.com'`` keeps its ``recipient='`` (a local part holding one of them is masked
+#: from after it).
+_LOCAL_PUNCT = frozenset("._%+-!#$*^~")
+_DOMAIN_PUNCT = frozenset(".-%")
+
+
+def _in_address(ch: str, punctuation: frozenset[str]) -> bool:
+    """Whether ``ch`` can be part of an address in free text: letters and digits of any script, combining
+    marks, invisible format characters (a zero-width space hides nothing), the given punctuation."""
+    return ch.isalnum() or ch in punctuation or unicodedata.category(ch) in ("Mn", "Mc", "Me", "Cf")
+
+
+def _local_start(text: str, at: int, floor: int) -> int:
+    """Where the local part that ends at ``at`` starts (``at`` itself when there is none)."""
+    i = at
+    while i > floor:
+        ch = text[i - 1]
+        if _in_address(ch, _LOCAL_PUNCT) or (ch == "\\" and _JSON_ESCAPE.match(text, i - 1)):
+            i -= 1
+        else:
+            break
+    return i
+
+
+def _has_domain(text: str, start: int) -> bool:
+    """Whether a host name (anything with a letter or digit, in any script or escaped) starts at
+    ``start``."""
+    i = start
+    while i < len(text):
+        escape = _JSON_ESCAPE.match(text, i)
+        if escape:
+            return True
+        ch = text[i]
+        if ch.isalnum():
+            return True
+        if not _in_address(ch, _DOMAIN_PUNCT):
+            return False
+        i += 1
+    return False
+
+
+def looks_like_address(text: str) -> bool:
+    """Whether ``text`` holds an ``@`` in any of its written forms (``@``, ``%40``, ``\\u0040``,
+    ``&#64;``, full-width U+FF20), so that showing it could show an e-mail address."""
+    return _AT.search(text) is not None
 
 
 def mask_email(value: str) -> str:
@@ -65,6 +120,8 @@ def mask_email(value: str) -> str:
 
     A value without ``@`` keeps only its first character (``j***``); an empty value stays empty.
     Anything after the first ``@`` that looks like another address is masked as well.
+
+    :param value: one address (a recipient, a user name), not free text: see :func:`redact_text`.
     """
     if not value:
         return value
@@ -75,9 +132,30 @@ def mask_email(value: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    """Mask e-mail addresses found anywhere in ``text`` (also percent-encoded in a query)."""
-    text = text.replace("%40", "@")
-    return _EMAIL_RE.sub(lambda m: m.group(1)[:1] + "***@" + m.group(2), text)
+    """Return ``text`` with the local part of every e-mail address in it masked: ``j***@example.com``.
+
+    Found wherever an ``@`` (also written ``%40``, ``\\u0040``, ``&#64;``, ``&#x40;`` or full-width as U+FF20) has a
+    local part before it and a host name after it: upper case, ``+`` tags, subdomains, letters of any
+    script (``zażółć@łódź.pl``), percent-encoded or JSON-escaped characters, and addresses quoted in
+    JSON or Python reprs. The domain stays visible; the ``@`` keeps the form it had. Text without an
+    address comes back unchanged, and masking twice changes nothing.
+
+    :param text: any text: an API message, a log line, a URL.
+    """
+    out: list[str] = []
+    done = 0
+    floor = 0
+    for match in _AT.finditer(text):
+        start = _local_start(text, match.start(), floor)
+        floor = match.end()
+        if start == match.start() or not _has_domain(text, match.end()):
+            continue
+        first = text[start]
+        out.append(text[done:start])
+        out.append((first if first.isalnum() else "") + "***")
+        done = match.start()
+    out.append(text[done:])
+    return "".join(out)
 
 
 def redact_request_echo(echo: str | None) -> str | None:
@@ -106,6 +184,18 @@ class InfaktError(Exception):
     """
 
     retryable: bool = False
+    #: Whether the message is passed through :func:`redact_text`; off only where this package writes the
+    #: whole message itself and masks what it shows (:class:`InfaktValidationError`).
+    _redact_message: bool = True
+
+    def __init__(self, *args: object) -> None:
+        """Keep ``args`` with every e-mail address in a text masked (:func:`redact_text`).
+
+        :param args: the message, as for :class:`Exception`.
+        """
+        if self._redact_message:
+            args = tuple(redact_text(a) if isinstance(a, str) else a for a in args)
+        super().__init__(*args)
 
     def __reduce__(self) -> tuple[object, ...]:
         """Keep every subclass picklable (Airflow may ship exceptions between processes)."""
@@ -131,7 +221,14 @@ class InfaktValidationError(InfaktError, ValueError):
         value: the refused value as shown in the message (masked for e-mail addresses).
         allowed: the allowed values, when the field has a closed set; empty otherwise.
         suggestion: the allowed value the refused one most likely meant, or None.
+
+    The message is the caller's, as written: :mod:`~airflow_provider_infakt.api.vocabulary` masks the
+    values it shows, and its messages may show an example address (``name@example.com``) or a value
+    that is not an address at all, which must be seen as typed. ``value`` is kept with any address in
+    it masked.
     """
+
+    _redact_message = False
 
     def __init__(
         self,
@@ -144,7 +241,7 @@ class InfaktValidationError(InfaktError, ValueError):
     ) -> None:
         super().__init__(message)
         self.field = field
-        self.value = value
+        self.value = redact_text(value) if isinstance(value, str) else value
         self.allowed = tuple(allowed)
         self.suggestion = suggestion
 
@@ -209,10 +306,10 @@ class InfaktUnknownOutcome(InfaktError):
     retryable = False
 
     def __init__(self, reason: str, *, route: str, status: int | None = None, api_message: str | None = None) -> None:
-        self.reason = reason
+        self.reason = redact_text(reason)
         self.route = route
         self.status = status
-        self.api_message = api_message
+        self.api_message = None if api_message is None else redact_text(api_message)
         super().__init__(self._describe())
 
     def _describe(self) -> str:
@@ -249,9 +346,11 @@ class InfaktAPIError(InfaktError):
         route: str | None = None,
     ) -> None:
         self.status = status
-        self.api_message = api_message
+        self.api_message = redact_text(api_message)
         self.request_echo = redact_request_echo(request_echo)
-        self.errors: dict[str, list[str]] = {k: [str(t) for t in v] for k, v in (errors or {}).items()}
+        self.errors: dict[str, list[str]] = {
+            redact_text(str(k)): [redact_text(str(t)) for t in v] for k, v in (errors or {}).items()
+        }
         self.retry_after = retry_after
         self.route = route
         super().__init__(self._describe())
@@ -261,7 +360,7 @@ class InfaktAPIError(InfaktError):
         text = f"HTTP {self.status}{where}: {self.api_message}"
         if self.errors:
             details = "; ".join(f"{field}: {', '.join(texts)}" for field, texts in self.errors.items())
-            text += f" ({redact_text(details)})"
+            text += f" ({details})"
         if self.request_echo:
             text += f" [request: {self.request_echo}]"
         return text

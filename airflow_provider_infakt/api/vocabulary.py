@@ -5,7 +5,8 @@ them for v3 (``deliver_via_email``, ``print_type=copy``). Every ``validate_*`` f
 value in its canonical form or raises :class:`~airflow_provider_infakt.api.errors.InfaktValidationError`
 whose message names the field, shows the value, lists what is allowed and suggests the near miss
 (``kopia`` -> ``did you mean 'KOPIA'?``). E-mail addresses are personal data: they are masked in
-messages (``j***@example.com``).
+messages (``j***@example.com``), in whichever field they were given; a value that is no address is
+shown as typed, so that the mistake can be seen.
 
 This module imports nothing but the standard library.
 """
@@ -13,12 +14,15 @@ This module imports nothing but the standard library.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
+import string
+import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Final, Literal, cast
 
-from .errors import InfaktValidationError, mask_email, redact_text
+from .errors import InfaktValidationError, looks_like_address, redact_text
 
 __all__ = [
     "API_VERSIONS",
@@ -111,9 +115,21 @@ _ORG_KOP_ON_V3 = (
 )
 _DIGITS = re.compile(r"[0-9]+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-# A plausible address: one "@", a local part and a dotted domain, no spaces, quotes, brackets or lists.
-_EMAIL = re.compile(r"[^\s@,;:<>()\[\]\\\"]+@[^\s@,;:<>()\[\]\\\"]+\.[^\s@,;:<>()\[\]\\\".]{2,}")
-_MAX_EMAIL_LENGTH = 254
+
+
+def _masked(value: object) -> object:
+    """``value`` with any e-mail address in it masked (an address typed into the wrong field is personal
+    data all the same): text masked; another object holding an address replaced by its masked repr."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if looks_like_address(repr(value)):
+        return redact_text(repr(value))
+    return value
+
+
+def _shown(value: object) -> str:
+    """``value`` as a message shows it: repr, with any e-mail address in it masked."""
+    return redact_text(repr(value))
 
 
 def _quote_all(values: Sequence[str]) -> str:
@@ -147,12 +163,12 @@ def _refuse_choice(
     note: str = "",
 ) -> InfaktValidationError:
     suggestion = _suggest(value, allowed, aliases)
-    message = f"invalid {field} {value!r}: allowed values are {_quote_all(allowed)}"
+    message = f"invalid {field} {_shown(value)}: allowed values are {_quote_all(allowed)}"
     if note:
         message += f" ({note})"
     if suggestion is not None:
         message += f"; did you mean {suggestion!r}?"
-    return InfaktValidationError(message, field=field, value=value, allowed=allowed, suggestion=suggestion)
+    return InfaktValidationError(message, field=field, value=_masked(value), allowed=allowed, suggestion=suggestion)
 
 
 def _choice(
@@ -302,9 +318,9 @@ def validate_invoice_id(value: object, api_version: ApiVersion = "v2") -> int | 
 
     def refuse(reason: str) -> InfaktValidationError:
         return InfaktValidationError(
-            f"invalid invoice_id {value!r}: {reason}; expected {allowed_text}",
+            f"invalid invoice_id {_shown(value)}: {reason}; expected {allowed_text}",
             field="invoice_id",
-            value=value,
+            value=_masked(value),
         )
 
     if isinstance(value, bool):
@@ -328,45 +344,288 @@ def validate_invoice_id(value: object, api_version: ApiVersion = "v2") -> int | 
     raise refuse(f"a {type(value).__name__} is not an invoice id")
 
 
-def _shown_address(value: str) -> str:
-    """``value`` for a message: the local part hidden (``j***@example.com``), any further address in it
-    masked too, control characters escaped by repr."""
-    if "@" not in value:
-        return repr(mask_email(value))
-    local, _, rest = value.partition("@")
-    return repr(local[:1] + "***@" + redact_text(rest))
+# -- e-mail addresses --------------------------------------------------------------------------------
+#: RFC 5321 4.5.3.1: a path is at most 256 octets with its angle brackets, a local part at most 64.
+_MAX_ADDRESS_OCTETS = 254
+_MAX_LOCAL_OCTETS = 64
+#: RFC 1035 2.3.4: 255 octets on the wire is 253 characters written out; a label is at most 63.
+_MAX_DOMAIN_OCTETS = 253
+_MAX_LABEL_OCTETS = 63
+#: RFC 5322 3.2.3 ``atext``: what a dot-atom local part may hold besides dots.
+_ATEXT = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-/=?^_`{|}~")
+#: Letters, digits, hyphen: the characters of a host name label (RFC 952, 1123).
+_LDH = frozenset(string.ascii_letters + string.digits + "-")
+#: Unicode categories allowed in an internationalized label: letters, combining marks, decimal digits.
+_U_LABEL_CATEGORIES = frozenset({"Ll", "Lo", "Lm", "Mn", "Mc", "Nd"})
+_LINE_BREAKS = frozenset("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+#: How much of a refused value a message shows.
+_SHOWN_LENGTH = 80
+
+
+def _char(ch: str) -> str:
+    """``'\u200b' (U+200B ZERO WIDTH SPACE)``: a character as a message names it."""
+    name = unicodedata.name(ch, "")
+    return f"{ch!r} (U+{ord(ch):04X}{' ' + name if name else ''})"
+
+
+def _cut(text: str) -> str:
+    """``text`` as repr, cut to a readable length."""
+    if len(text) <= _SHOWN_LENGTH:
+        return repr(text)
+    return f"{text[:_SHOWN_LENGTH]!r}... ({len(text)} characters)"
+
+
+def _shown_recipient(value: str) -> str:
+    """``value`` as a message shows it: masked when it looks like an address (``j***@example.com``; the
+    domain stays visible, being where most mistakes are), as typed otherwise, so that a template that
+    rendered ``'None'`` or a customer number is seen for what it is."""
+    if not looks_like_address(value):
+        return value
+    local, at, rest = value.partition("@")
+    if not at:  # '%40', a full-width at sign, ... instead of '@'
+        return redact_text(value)
+    return local[:1] + "***@" + redact_text(rest)
+
+
+def _text_problem(value: str) -> str | None:
+    """What is wrong with ``value`` as text: empty, line breaks, control or invisible characters,
+    whitespace around it (whitespace inside is left to :func:`_address_problem`)."""
+    if not value.strip():
+        return "it is empty"
+    for ch in value:
+        category = unicodedata.category(ch)
+        if ch in _LINE_BREAKS:
+            return f"it contains a line break {_char(ch)}"
+        if category == "Cc" and not ch.isspace():
+            return f"it contains a control character {_char(ch)}"
+        if category == "Cf":
+            return f"it contains an invisible character {_char(ch)}, as copying from a document often adds"
+        if category in ("Cs", "Co", "Cn"):
+            return f"it contains {_char(ch)}, which is not a character an address can hold"
+    if value != value.strip():
+        return "it has leading or trailing whitespace"
+    return None
+
+
+def _local_part_problem(local: str) -> str | None:
+    """What is wrong with ``local`` as an RFC 5322 dot-atom (quoted strings are refused earlier)."""
+    if not local:
+        return "the local part (before '@') is empty"
+    for ch in local:
+        if not ch.isascii():
+            return (
+                f"the local part contains {ch!r}, which is not ASCII: addresses whose local part is "
+                "internationalized (RFC 6531) are not accepted"
+            )
+        if ch not in _ATEXT and ch != ".":
+            return (
+                f"the local part contains {ch!r}, which is not allowed there (letters, digits, dots and "
+                "!#$%&'*+-/=?^_`{|}~)"
+            )
+    if local.startswith("."):
+        return "the local part starts with a dot"
+    if local.endswith("."):
+        return "the local part ends with a dot"
+    if ".." in local:
+        return "the local part has two dots in a row"
+    if len(local) > _MAX_LOCAL_OCTETS:
+        return f"the local part is longer than {_MAX_LOCAL_OCTETS} octets ({len(local)})"
+    return None
+
+
+def _u_label_problem(label: str) -> str | None:
+    """What is wrong with an internationalized label (lower-cased) as an IDNA 2008 U-label, in the
+    conservative subset this module accepts."""
+    if unicodedata.normalize("NFC", label) != label:
+        return f"the domain label {label!r} is not in Unicode normal form NFC"
+    for ch in label:
+        if unicodedata.normalize("NFKC", ch) != ch:
+            return (
+                f"the domain label {label!r} contains {_char(ch)}, a compatibility character (full-width "
+                "or ligature) that IDNA 2008 does not allow; type the plain letter"
+            )
+        if ch not in _LDH and unicodedata.category(ch) not in _U_LABEL_CATEGORIES:
+            return f"the domain label {label!r} contains {_char(ch)}, which is not allowed in a domain name"
+    if unicodedata.category(label[0]).startswith("M"):
+        return f"the domain label {label!r} starts with a combining mark"
+    if label[2:4] == "--":
+        return f"the domain label {label!r} has '--' in its third and fourth places, which IDNA reserves"
+    return None
+
+
+def _label_problem(label: str, domain: str) -> tuple[str | None, str]:
+    """(what is wrong with one domain label, the label in ASCII form)."""
+    if label.isascii():
+        for ch in label:
+            if ch not in _LDH:
+                return (
+                    f"the domain {_cut(domain)} contains {ch!r}, which is not allowed in a host name "
+                    "(letters, digits and '-', in labels separated by dots)"
+                ), label
+        ascii_label = label
+    else:
+        lower = label.lower()
+        problem = _u_label_problem(lower)
+        if problem:
+            return problem, label
+        ascii_label = "xn--" + lower.encode("punycode").decode("ascii")
+    if label.startswith("-"):
+        return f"the domain label {_cut(label)} starts with '-'", label
+    if label.endswith("-"):
+        return f"the domain label {_cut(label)} ends with '-'", label
+    if len(ascii_label) > _MAX_LABEL_OCTETS:
+        in_ascii = "" if label.isascii() else " in its ASCII form"
+        return (
+            f"the domain label {_cut(label)} is longer than {_MAX_LABEL_OCTETS} characters{in_ascii} "
+            f"({len(ascii_label)})"
+        ), label
+    if label.isascii() and label[:4].lower() == "xn--":
+        try:
+            decoded = label[4:].lower().encode("ascii").decode("punycode")
+        except UnicodeError:
+            decoded = ""
+        if (
+            not decoded
+            or decoded.isascii()
+            or decoded.encode("punycode").decode("ascii") != label[4:].lower()
+            or _u_label_problem(decoded) is not None
+        ):
+            return f"the domain label {label!r} is not a valid IDNA (punycode) label", label
+    return None, ascii_label
+
+
+def _domain_problem(domain: str) -> tuple[str | None, str]:
+    """(what is wrong with ``domain`` as a host name, the domain in ASCII form)."""
+    shown = _cut(domain)
+    if not domain:
+        return "the domain (after '@') is empty", domain
+    if domain.startswith("["):
+        return (
+            f"the domain {shown} is an IP address literal; give an address at a host name (IP literals "
+            "are not accepted)"
+        ), domain
+    try:
+        ipaddress.ip_address(domain)
+    except ValueError:
+        pass
+    else:
+        return f"the domain {shown} is an IP address; give an address at a host name", domain
+    if domain.endswith("."):
+        return f"the domain {shown} ends with a dot", domain
+    labels = domain.split(".")
+    ascii_labels = []
+    for label in labels:
+        if not label:
+            return f"the domain {shown} has an empty label", domain
+        problem, ascii_label = _label_problem(label, domain)
+        if problem:
+            return problem, domain
+        ascii_labels.append(ascii_label)
+    if len(labels) < 2:
+        return f"the domain {shown} has no dot; an e-mail domain ends in a top-level domain (example.com)", domain
+    tld = labels[-1]
+    if tld.isascii() and tld.isdigit():
+        return f"the top-level domain {tld!r} is all digits", domain
+    if tld.isascii() and len(tld) < 2:
+        return f"the top-level domain {tld!r} is one character long", domain
+    ascii_domain = ".".join(ascii_labels)
+    if len(ascii_domain) > _MAX_DOMAIN_OCTETS:
+        return f"the domain is longer than {_MAX_DOMAIN_OCTETS} characters in its ASCII form", domain
+    return None, ascii_domain
+
+
+def _address_problem(value: str) -> str | None:
+    """What is wrong with ``value`` as one e-mail address, or None."""
+    problem = _text_problem(value)
+    if problem:
+        return problem
+    if "," in value or ";" in value:
+        return "only one address may be given (it contains ',' or ';')"
+    if '"' in value:
+        return 'quoted local parts ("jan kowalski"@example.com) are not supported'
+    if "<" in value or ">" in value:
+        return "it contains '<' or '>'; give the bare address, not 'Name <address>'"
+    for ch in value:
+        if ch.isspace():
+            return f"it contains whitespace {_char(ch)}"
+    at_signs = value.count("@")
+    if at_signs == 0:
+        if "\uff20" in value:
+            return "it has a full-width '\uff20' (U+FF20) instead of '@'"
+        if "%40" in value:
+            return "it has no '@' but a percent-encoded one ('%40'); give the address decoded"
+        return "it has no '@'"
+    if at_signs > 1:
+        return f"only one address may be given, and it has {at_signs} '@'"
+    if len(value) > _MAX_ADDRESS_OCTETS:
+        return f"it is longer than {_MAX_ADDRESS_OCTETS} characters ({len(value)})"
+    local, _, domain = value.partition("@")
+    problem = _local_part_problem(local)
+    if problem:
+        return problem
+    problem, ascii_domain = _domain_problem(domain)
+    if problem:
+        return problem
+    octets = len(local) + 1 + len(ascii_domain)
+    if octets > _MAX_ADDRESS_OCTETS:
+        return (
+            f"it is longer than {_MAX_ADDRESS_OCTETS} octets ({octets}) with the domain in its ASCII form, "
+            "as mail servers see it"
+        )
+    return None
 
 
 def validate_recipient(value: object) -> str:
-    """Return ``value`` if it is one plausible e-mail address; the message on refusal masks it.
+    """Return ``value`` unchanged if it is one e-mail address that mail servers accept; otherwise raise
+    :class:`InfaktValidationError` saying exactly what is wrong.
 
-    Refused: non-strings, empty strings, anything with a line break or other control character, more
-    than one address, addresses over 254 characters, and strings that do not look like
-    ``name@domain.tld``.
+    Accepted: ``local@domain`` where
+
+    - the local part is an RFC 5322 dot-atom: ASCII letters, digits and ``!#$%&'*+-/=?^_`{|}~``,
+      dots between them (not first, last or doubled), at most 64 octets. Quoted local parts
+      (``"jan kowalski"@example.com``) are refused: they are legal but rare, and inFakt's own check
+      is not known to take them. Non-ASCII local parts (RFC 6531) are refused as well: they need
+      SMTPUTF8 on every mail server along the way.
+    - the domain is a host name of at least two labels: letters, digits and ``-`` (not first or
+      last), 1 to 63 characters each, at most 253 in all; the top-level label is not all digits nor
+      one character. IP addresses and ``[IP literals]`` are refused.
+    - internationalized domains are accepted (``jan@zażółć.pl``): each non-ASCII label must be an
+      IDNA 2008 U-label in a conservative reading (NFC; letters, combining marks, digits and ``-``
+      only; no compatibility characters; no ``--`` in places 3-4); its length is checked in ASCII
+      form, made with the standard library's RFC 3492 ``punycode`` codec. An ASCII label starting
+      ``xn--`` must decode to such a label. The ``idna`` codec of the standard library is not used: it
+      is IDNA 2003, whose nameprep silently rewrites what it is given (``straße`` -> ``strasse``,
+      zero-width spaces dropped, upper case folded), so it would pass values that are not the address
+      meant; the context rules of IDNA 2008 (RFC 5892 CONTEXTJ/CONTEXTO, RFC 5893 bidi) are not
+      checked.
+    - the whole address is at most 254 octets with the domain in ASCII form (RFC 5321).
+
+    Refused as well: non-strings, empty strings, line breaks, control characters, invisible characters
+    (zero-width spaces, byte-order marks, direction overrides), whitespace anywhere, more than one
+    address (``,``, ``;``, a second ``@``), ``Name <address>``.
+
+    The message names the field, shows the value, and says what is wrong (``the domain 'b..com' has an
+    empty label``). A value that looks like an address is shown masked (``j***@example.com``); any
+    other value is shown as typed, cut to 80 characters.
+
+    :param value: the rendered ``recipient``.
+    :returns: ``value``, unchanged.
+    :raises InfaktValidationError: when ``value`` is not one acceptable address.
     """
-
-    def refuse(reason: str) -> InfaktValidationError:
-        shown = _shown_address(value) if isinstance(value, str) else f"of type {type(value).__name__}"
-        masked = mask_email(value) if isinstance(value, str) else None
-        return InfaktValidationError(
-            f"invalid recipient {shown}: {reason}; expected one e-mail address like name@example.com "
-            "(or no recipient, to send to the address of the invoice's client)",
-            field="recipient",
-            value=masked,
-        )
-
     if not isinstance(value, str):
-        raise refuse("not a string")
-    if not value.strip():
-        raise refuse("it is empty")
-    if "\r" in value or "\n" in value:
-        raise refuse("it contains a line break (CR or LF)")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise refuse("it contains a control character")
-    if value.count("@") > 1 or any(sep in value for sep in ",;"):
-        raise refuse("only one address may be given")
-    if len(value) > _MAX_EMAIL_LENGTH:
-        raise refuse(f"it is longer than {_MAX_EMAIL_LENGTH} characters")
-    if not _EMAIL.fullmatch(value):
-        raise refuse("it is not a plausible e-mail address")
-    return value
+        raise InfaktValidationError(
+            f"invalid recipient of type {type(value).__name__}: not a string; expected one e-mail address "
+            "like name@example.com (or no recipient, to send to the address of the invoice's client)",
+            field="recipient",
+            value=None,
+        )
+    problem = _address_problem(value)
+    if problem is None:
+        return value
+    shown = _shown_recipient(value)
+    raise InfaktValidationError(
+        f"invalid recipient {_cut(shown)}: {problem}; expected one e-mail address like name@example.com "
+        "(or no recipient, to send to the address of the invoice's client)",
+        field="recipient",
+        value=shown,
+    )

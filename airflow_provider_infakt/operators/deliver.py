@@ -135,6 +135,52 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         kwargs["inlets"] = with_ledger_asset(kwargs.get("inlets"))
         return super().partial(**kwargs)
 
+    def _do_render_template_fields(
+        self,
+        parent: Any,
+        template_fields: Any,
+        context: Any,
+        jinja_env: Any,
+        seen_oids: set[int],
+        **kwargs: Any,
+    ) -> None:
+        """Render the template fields as Airflow does, then register the rendered ``recipient`` with
+        Airflow's secrets masker, so that the address shows as ``***`` in the rendered-fields table (the
+        UI's "Rendered Template" tab) and in every log line of the task, whoever writes it.
+
+        Why this way: ``recipient`` stays a template field, so Jinja, XCom arguments (with their
+        upstream dependency) and ``expand()`` work unchanged; the address is known here and only here,
+        after rendering and before Airflow 3's task runner (``_serialize_rendered_fields``, then
+        ``SetRenderedFields``) or Airflow 2's ``RenderedTaskInstanceFields`` stores the rendered values,
+        both of which pass each value through the secrets masker's ``redact`` first. Rendering
+        ``recipient`` in ``execute`` instead would keep it out of that table too, but it would lose the
+        XCom dependency, leave log masking undone and turn ``execute`` into a second renderer.
+
+        This method, not ``render_template_fields``, because a mapped task is rendered by
+        ``MappedOperator.render_template_fields``, which calls this method on the unmapped operator;
+        an override of ``render_template_fields`` would never run for ``.expand()``.
+
+        The address is registered without a ``name``: the masker only takes a named value when the name
+        sounds secret (``password``, ``token``...), and ``recipient`` does not. Only a value holding an
+        ``@`` is registered, so that a wrong value (``'None'``) is shown as typed in the error message.
+        The masker skips values shorter than ``[logging] min_length_masked_secret`` (5 by default;
+        every address :func:`~airflow_provider_infakt.api.vocabulary.validate_recipient` accepts has
+        at least 6 characters).
+
+        :param parent: the object whose fields are rendered (this operator, or a nested templated object).
+        :param template_fields: the names of the fields to render.
+        :param context: the task's template context.
+        :param jinja_env: the Jinja environment to render with.
+        :param seen_oids: ids of objects already rendered (Airflow's guard against cycles).
+        :param kwargs: passed on as given (some Airflow 2 releases add ``session``).
+        """
+        from airflow_provider_infakt._compat import mask_secret
+        from airflow_provider_infakt.api.errors import looks_like_address
+
+        super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids, **kwargs)
+        if parent is self and isinstance(self.recipient, str) and looks_like_address(self.recipient):
+            mask_secret(self.recipient)
+
     def execute(self, context: Any) -> int | str:
         """Render -> validate -> ledger check -> deliver -> ledger write -> return the invoice id."""
         from airflow_provider_infakt._compat import AirflowFailException
