@@ -231,13 +231,13 @@ class AsyncInfaktClient:
             ) as answer:
                 length = declared_length(answer.headers)
                 if length is not None and length > limit:
-                    raise too_large(answer.status_code, limit, request.route)
+                    return too_large(answer.status_code, limit)
                 chunks: list[bytes] = []
                 size = 0
                 async for chunk in answer.aiter_bytes():
                     size += len(chunk)
                     if size > limit:
-                        raise too_large(answer.status_code, limit, request.route)
+                        return too_large(answer.status_code, limit)
                     chunks.append(chunk)
                 return Response(answer.status_code, answer.headers, b"".join(chunks))
         except httpx.TransportError as exc:
@@ -245,15 +245,21 @@ class AsyncInfaktClient:
 
 
 def _classify(exc: BaseException) -> FailureKind:
-    """Where an httpx exception happened: before anything was sent, after, or beyond repair."""
+    """Where an httpx exception happened: before anything was sent, after, or beyond repair.
+
+    httpx reports the TLS handshake's failures as :class:`httpx.ConnectError`: those are "fatal"
+    (nothing was sent, and trying again will not help). A TLS error while writing or reading may come
+    after the request went out: "sent".
+    """
     import httpx
 
+    connecting = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError))
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLError):
-            return "fatal"
+            return "fatal" if connecting else "sent"
         cause = cause.__cause__ or cause.__context__
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)):
+    if connecting:
         return "connect"
     if isinstance(exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError)):
         return "fatal"

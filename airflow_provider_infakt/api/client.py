@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._logging import mask_addresses_in
 from .auth import OAuth1Auth, Signer, XAuth
-from .errors import InfaktResponseTooLargeError, redact_text
+from .errors import redact_text
 from .policy import Failure, FailureKind, Response, Send, exchange
 from .protocol import (
     Delivery,
@@ -56,12 +56,10 @@ def _keep_headers(request: Any) -> Any:
     return request
 
 
-def too_large(status: int, limit: int, route: str) -> InfaktResponseTooLargeError:
-    """The error for a body over ``limit`` bytes."""
-    return InfaktResponseTooLargeError(
-        f"HTTP {status} from {route}: the response is larger than the {limit}-byte cap; reading stopped",
-        status=status,
-        limit=limit,
+def too_large(status: int, limit: int) -> Failure:
+    """The failure for an answer whose body goes over ``limit`` bytes."""
+    return Failure(
+        "too_large", f"the answer is larger than the {limit}-byte cap; reading stopped", status=status, limit=limit
     )
 
 
@@ -225,13 +223,13 @@ class InfaktClient:
             limit = settings.max_response_bytes
             length = declared_length(answer.headers)
             if length is not None and length > limit:
-                raise too_large(answer.status_code, limit, request.route)
+                return too_large(answer.status_code, limit)
             chunks: list[bytes] = []
             size = 0
             for chunk in answer.iter_content(_CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise too_large(answer.status_code, limit, request.route)
+                    return too_large(answer.status_code, limit)
                 chunks.append(chunk)
             return Response(answer.status_code, answer.headers, b"".join(chunks))
         except requests.exceptions.RequestException as exc:
@@ -240,14 +238,37 @@ class InfaktClient:
             answer.close()
 
 
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and everything it wraps: causes, contexts, urllib3's ``reason`` and requests' first arg."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        wrapped = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        wrapped.extend(current.args[:1])
+        pending.extend(item for item in wrapped if isinstance(item, BaseException))
+
+
 def _classify(exc: BaseException) -> FailureKind:
-    """Where a requests exception happened: before anything was sent, after, or beyond repair."""
+    """Where a requests exception happened: before anything was sent, after, or beyond repair.
+
+    A TLS error is "fatal" (nothing sent) only when it is a failed certificate verification, which can
+    only happen in the handshake; requests reports TLS errors while reading the answer with the same
+    class, so any other one may have come after the request went out.
+    """
+    import ssl
+
     import requests
     import urllib3.exceptions
 
     errors = requests.exceptions
     if isinstance(exc, errors.SSLError):
-        return "fatal"
+        verification = (ssl.SSLCertVerificationError, ssl.CertificateError)
+        return "fatal" if any(isinstance(cause, verification) for cause in _causes(exc)) else "sent"
     if isinstance(exc, (errors.ConnectTimeout, errors.ProxyError)):
         return "connect"
     if isinstance(exc, (errors.InvalidURL, errors.InvalidHeader, errors.MissingSchema, errors.InvalidSchema)):

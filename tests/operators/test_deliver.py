@@ -148,12 +148,12 @@ def test_unknown_invoice_fails_on_the_first_read(infakt_emulator, conn):
 
 
 def test_retryable_failure_raises_for_airflow_retries(infakt_emulator, conn):
-    infakt_emulator.fault("v3.deliver_via_email", status=503, retry_after="0", times=None)
+    infakt_emulator.fault("v3.deliver_via_email", status=429, retry_after="0", times=None)
     store = DictStore()
     with pytest.raises(AirflowException) as raised:
         op(invoice_id=1).execute(context(store))
     assert not isinstance(raised.value, AirflowFailException)
-    assert LEDGER_KEY not in store  # 503 means nothing was sent
+    assert LEDGER_KEY not in store  # 429 means nothing was sent
 
 
 def test_unknown_outcome_message_and_record(infakt_emulator, conn):
