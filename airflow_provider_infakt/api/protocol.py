@@ -89,8 +89,9 @@ MAX_QUOTED: Final = 500
 _MAX_ERROR_TEXT: Final = 200
 _MAX_ERROR_TEXTS: Final = 5
 _MAX_ERROR_FIELDS: Final = 20
-_SALVAGE_BYTES: Final = 64 * 1024
+_SALVAGE_BYTES: Final = 16 * 1024
 _MAX_DEPTH: Final = 64
+_MAX_ELEMENTS: Final = 200_000
 _MAX_ID: Final = 2**63 - 1
 _INT_TEXT: Final = re.compile(r"-?[0-9]{1,19}")
 _SECRET_HEADERS: Final = frozenset({"authorization", "x-infakt-apikey", "cookie", "proxy-authorization"})
@@ -537,6 +538,42 @@ def _xml_value(node: Any, depth: int = 0) -> Any:
     return out
 
 
+def _check_xml_shape(data: bytes) -> None:
+    """Refuse, cheaply and before building anything, an XML document nested deeper than
+    :data:`_MAX_DEPTH` levels, with more than :data:`_MAX_ELEMENTS` elements, or declaring entities
+    (xmltodict would build a dict per element first, and recurse through them after). Syntax errors
+    are left to the real parse."""
+    import xml.parsers.expat
+
+    depth = 0
+    count = 0
+
+    def start(name: str, attributes: object) -> None:
+        nonlocal depth, count
+        depth += 1
+        count += 1
+        if depth > _MAX_DEPTH:
+            raise _Unreadable(f"nested deeper than {_MAX_DEPTH} levels")
+        if count > _MAX_ELEMENTS:
+            raise _Unreadable(f"more than {_MAX_ELEMENTS} elements")
+
+    def end(name: str) -> None:
+        nonlocal depth
+        depth -= 1
+
+    def entity(*args: object) -> None:
+        raise _Unreadable("it declares entities")
+
+    parser = xml.parsers.expat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.EntityDeclHandler = entity
+    try:
+        parser.Parse(data, True)
+    except xml.parsers.expat.ExpatError:
+        return
+
+
 def _load_xml(body: bytes, headers: Mapping[str, str]) -> Any:
     import xml.parsers.expat
 
@@ -547,8 +584,12 @@ def _load_xml(body: bytes, headers: Mapping[str, str]) -> Any:
     if '\\"' in text:  # the seed's error body prints its XML declaration with escaped quotes
         attempts.append(text.replace('\\"', '"'))
     for candidate in attempts:
+        data = candidate.encode("utf-8")
         try:
-            parsed = xmltodict.parse(candidate.encode("utf-8"), disable_entities=True)
+            _check_xml_shape(data)
+            parsed = xmltodict.parse(data, disable_entities=True)
+        except _Unreadable as exc:
+            raise _Unreadable(f"unreadable XML, {exc} ({_describe_body(headers, body)})") from None
         except (xml.parsers.expat.ExpatError, ValueError):
             continue
         try:
@@ -665,17 +706,30 @@ def _salvage_message(body: bytes) -> tuple[str | None, str | None]:
     """Pull message and request echo out of a body that is not valid JSON or XML (its first 64 KiB)."""
     text = body[:_SALVAGE_BYTES].decode("utf-8", errors="replace")
     message = echo = None
-    found = re.search(r"<message>(.*?)</message>", text, re.DOTALL) or re.search(
-        r'"(?:message|error)"\s*:\s*"((?:[^"\\]|\\.)*)"', text, re.DOTALL
-    )
-    if found:
-        message = _cap(_flat(html.unescape(found.group(1).replace("\\'", "'").replace('\\"', '"'))))
-    found = re.search(r"<request>(.*?)</request>", text, re.DOTALL) or re.search(
-        r'"request"\s*:\s*"((?:[^"\\]|\\.)*)"', text, re.DOTALL
-    )
-    if found:
-        echo = _cap(html.unescape("".join(found.group(1).split())))
+    found = _element(text, "message") or _json_string(text, r"message|error")
+    if found is not None:
+        message = _cap(_flat(html.unescape(found.replace("\\'", "'").replace('\\"', '"'))))
+    found = _element(text, "request") or _json_string(text, "request")
+    if found is not None:
+        echo = _cap(html.unescape("".join(found.split())))
     return message, echo
+
+
+def _element(text: str, name: str) -> str | None:
+    """The text of the first ``<name>...</name>`` in ``text`` (found in linear time: a lazy regex
+    rescans to the end from every opening tag, which is quadratic on a body of opening tags)."""
+    start = text.find(f"<{name}>")
+    if start < 0:
+        return None
+    start += len(name) + 2
+    end = text.find(f"</{name}>", start)
+    return text[start:end] if end >= 0 else None
+
+
+def _json_string(text: str, names: str) -> str | None:
+    """The first JSON string value of a key matching ``names`` (a regex alternation) in ``text``."""
+    found = re.search(rf'"(?:{names})"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
+    return found.group(1) if found else None
 
 
 def _redirect_target(headers: Mapping[str, str]) -> str | None:
