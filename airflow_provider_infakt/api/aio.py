@@ -32,6 +32,7 @@ from .protocol import (
     parse_deliver,
     parse_invoice,
     parse_invoice_list,
+    wrong_destination,
 )
 from .ratelimit import RateLimiter
 from .settings import ClientSettings
@@ -90,7 +91,8 @@ class AsyncInfaktClient:
     """An asyncio inFakt client for one account (v2 or v3), usable from plain Python.
 
     ``sleep`` (async), ``clock``, ``monotonic`` and ``random`` are injectable for tests;
-    ``http_client`` may be a prepared ``httpx.AsyncClient`` (it must not follow redirects). The xAuth
+    ``http_client`` may be a prepared ``httpx.AsyncClient`` (redirects are never followed by it: this
+    client adds a response hook that keeps a redirect's ``Location`` away from httpx). The xAuth
     token is fetched once, under an ``asyncio.Lock``, and kept for the client's life. Use it as an async
     context manager or await :meth:`aclose`.
     """
@@ -116,10 +118,14 @@ class AsyncInfaktClient:
                 timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
                 verify=verify,
                 follow_redirects=False,
+                event_hooks={"response": [_set_location_aside]},
             )
             self._owns_client = True
         else:
             self._owns_client = False
+            hooks = http_client.event_hooks
+            if _set_location_aside not in hooks["response"]:
+                http_client.event_hooks = {**hooks, "response": [*hooks["response"], _set_location_aside]}
         self._http = http_client
         self._sleep = sleep
         self._clock = clock
@@ -226,9 +232,18 @@ class AsyncInfaktClient:
 
         limit = self.settings.max_response_bytes
         try:
-            async with self._http.stream(
+            built = self._http.build_request(
                 request.method, request.full_url, content=request.body, headers=list(request.headers)
-            ) as answer:
+            )
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
+            return Failure("fatal", describe_exception(exc))
+        url = built.url
+        problem = wrong_destination(request, self.settings.origin, url.scheme, url.host, url.port)
+        if problem is not None:
+            return Failure("fatal", problem)
+        try:
+            answer = await self._http.send(built, stream=True, follow_redirects=False)
+            try:
                 length = declared_length(answer.headers)
                 if length is not None and length > limit:
                     return too_large(answer.status_code, limit)
@@ -239,9 +254,38 @@ class AsyncInfaktClient:
                     if size > limit:
                         return too_large(answer.status_code, limit)
                     chunks.append(chunk)
-                return Response(answer.status_code, answer.headers, b"".join(chunks))
+                return Response(answer.status_code, _location_restored(answer.headers), b"".join(chunks))
+            finally:
+                await answer.aclose()
         except httpx.TransportError as exc:
             return Failure(_classify(exc), describe_exception(exc))
+
+
+#: Where :func:`_set_location_aside` keeps a redirect's Location while httpx looks at the response.
+_LOCATION_ASIDE = "X-Infakt-Client-Location"
+
+
+async def _set_location_aside(response: httpx.Response) -> None:
+    """A response hook: move ``Location`` out of httpx's sight.
+
+    httpx prepares the next request of a redirect even when it will not follow it, parsing the
+    ``Location`` with its own parser and raising on an odd one (``http:host:1/``) before this client
+    sees the answer. The policy decides about redirects itself (:func:`.protocol.follow_redirect`).
+    """
+    values = response.headers.get_list("Location")
+    if values:
+        del response.headers["Location"]
+        response.headers[_LOCATION_ASIDE] = ", ".join(values)
+
+
+def _location_restored(headers: httpx.Headers) -> httpx.Headers:
+    """``headers`` with the ``Location`` that :func:`_set_location_aside` moved put back."""
+    restored = headers.copy()
+    location = restored.get(_LOCATION_ASIDE)
+    if location is not None:
+        del restored[_LOCATION_ASIDE]
+        restored["Location"] = location
+    return restored
 
 
 def _classify(exc: BaseException) -> FailureKind:

@@ -31,6 +31,7 @@ from .protocol import (
     parse_deliver,
     parse_invoice,
     parse_invoice_list,
+    wrong_destination,
 )
 from .ratelimit import RateLimiter
 from .settings import ClientSettings
@@ -205,17 +206,33 @@ class InfaktClient:
         import requests
 
         settings = self.settings
+        session = self._session
         try:
-            answer = self._session.request(
-                request.method,
-                request.full_url,
-                data=request.body,
-                headers=dict(request.headers),
-                timeout=settings.timeout,
-                verify=settings.verify,
-                allow_redirects=False,
+            prepared = session.prepare_request(
+                requests.Request(
+                    request.method,
+                    request.full_url,
+                    data=request.body,
+                    headers=dict(request.headers),
+                    auth=_keep_headers,
+                )
+            )
+        except (requests.exceptions.RequestException, ValueError) as exc:
+            return Failure("fatal", describe_exception(exc))
+        problem = _destination_problem(request, settings.origin, prepared.url or "")
+        if problem is not None:
+            return Failure("fatal", problem)
+        # The adapter, not Session.send: that one parses a redirect's Location (to prepare the next
+        # request) even with allow_redirects=False, and raises a raw ValueError on an odd one.
+        environment = session.merge_environment_settings(prepared.url, {}, True, settings.verify, None)
+        try:
+            answer = session.get_adapter(prepared.url or "").send(
+                prepared,
                 stream=True,
-                auth=_keep_headers,
+                timeout=settings.timeout,
+                verify=environment["verify"] if environment["verify"] is not None else settings.verify,
+                cert=environment["cert"],
+                proxies=environment["proxies"],
             )
         except requests.exceptions.RequestException as exc:
             return Failure(_classify(exc), describe_exception(exc))
@@ -236,6 +253,24 @@ class InfaktClient:
             return Failure("sent", describe_exception(exc))
         finally:
             answer.close()
+
+
+def _destination_problem(request: Request, origin: tuple[str, str, int], url: str) -> str | None:
+    """Why the prepared ``url`` must not be sent, read the way requests and urllib3 read it (requests
+    picks the connection with :func:`urllib.parse.urlparse`, urllib3 parses with its own
+    ``parse_url``): both must name the configured origin."""
+    import urllib.parse
+
+    import urllib3.util
+
+    try:
+        parsed = urllib.parse.urlparse(url)
+        first = wrong_destination(request, origin, parsed.scheme, parsed.hostname or "", parsed.port)
+        other = urllib3.util.parse_url(url)
+        second = wrong_destination(request, origin, other.scheme or "", other.host or "", other.port)
+    except ValueError as exc:  # urllib3's LocationParseError is a ValueError too
+        return f"refusing to send {request.route}: its URL cannot be parsed ({describe_exception(exc)})"
+    return first or second
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

@@ -71,6 +71,7 @@ __all__ = [
     "parse_invoice",
     "parse_invoice_list",
     "parse_retry_after",
+    "wrong_destination",
 ]
 
 #: The largest page inFakt serves (v3 ``limit``, v2 ``per_page``).
@@ -94,6 +95,8 @@ _MAX_DEPTH: Final = 64
 _MAX_ELEMENTS: Final = 200_000
 _MAX_ID: Final = 2**63 - 1
 _INT_TEXT: Final = re.compile(r"-?[0-9]{1,19}")
+#: A Location every URL parser reads the same way: printable ASCII, no spaces, no backslashes.
+_PLAIN_URL: Final = re.compile(r"[!-\[\]-~]+")
 _SECRET_HEADERS: Final = frozenset({"authorization", "x-infakt-apikey", "cookie", "proxy-authorization"})
 _SNIPPET: Final = 160
 _CONTENT_TYPES: Final[Mapping[str, str]] = {"json": "application/json", "xml": "application/xml"}
@@ -394,7 +397,13 @@ def follow_redirect(request: Request, status: int, location: str | None) -> Requ
 
     Followed only when the target has the same scheme, host and port as the request (credentials never
     go anywhere else) and the method would not change (307/308 always; 301/302/303 for GET only).
-    The new request carries the target's path and query; the caller signs it afresh.
+
+    URL parsers disagree about odd URLs (``http://a:1\\@b:2/`` is host ``b`` to :mod:`urllib.parse`
+    and host ``a`` to urllib3), so a ``Location`` that is not plain printable ASCII without
+    backslashes, or that carries userinfo (``user@``), is refused; and the new request keeps the
+    request's own scheme and host text: only the target's path and query are taken from the
+    ``Location``. The clients check the destination once more, with their transport's own parser,
+    just before sending (see :func:`wrong_destination`).
     """
     from .settings import url_origin
 
@@ -402,25 +411,60 @@ def follow_redirect(request: Request, status: int, location: str | None) -> Requ
         raise InfaktRedirectError(
             f"HTTP {status} from {request.route} without a Location header", status=status, location=None
         )
-    target = urllib.parse.urljoin(request.full_url, location.strip())
-    parts = urllib.parse.urlsplit(target)
-    shown = f"{parts.scheme}://{parts.netloc}{parts.path}"
-    if url_origin(target) != url_origin(request.url):
-        raise InfaktRedirectError(
-            f"HTTP {status} from {request.route} redirects to another origin ({shown}); refusing to "
-            "follow it with credentials. Check the connection's host (base URL)",
+
+    def refuse(why: str, shown: str | None) -> InfaktRedirectError:
+        return InfaktRedirectError(
+            f"HTTP {status} from {request.route} redirects to {shown or 'an unusable Location'}; {why}",
             status=status,
             location=shown,
+        )
+
+    text = location.strip(" ")
+    if not _PLAIN_URL.fullmatch(text):
+        raise refuse(
+            "refusing a Location with control characters, spaces, backslashes or non-ASCII characters "
+            "(URL parsers read such a Location differently)",
+            _cap(redact_text(repr(text)), 120),
+        )
+    try:
+        target = urllib.parse.urljoin(request.full_url, text)
+        parts = urllib.parse.urlsplit(target)
+        origin = url_origin(target)
+    except ValueError:
+        raise refuse("refusing an unparseable Location", _cap(redact_text(repr(text)), 120)) from None
+    shown = _cap(redact_text(f"{parts.scheme}://{parts.netloc}{parts.path}"), 200)
+    if "@" in parts.netloc or origin != url_origin(request.url):
+        raise refuse(
+            "that is another origin (or carries userinfo); refusing to follow it with credentials. "
+            "Check the connection's host (base URL)",
+            shown,
         )
     if request.method != "GET" and status not in (307, 308):
-        raise InfaktRedirectError(
-            f"HTTP {status} from {request.route} would turn {request.method} into GET; refusing to follow",
-            status=status,
-            location=shown,
-        )
+        raise refuse(f"following it would turn {request.method} into GET; refusing to follow", shown)
+    own = urllib.parse.urlsplit(request.url)
     params = tuple(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
-    url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    url = urllib.parse.urlunsplit((own.scheme, own.netloc, parts.path or "/", "", ""))
     return dataclasses.replace(request, url=url, params=params)
+
+
+def wrong_destination(
+    request: Request, origin: tuple[str, str, int], scheme: str, host: str, port: int | None
+) -> str | None:
+    """Why ``request`` must not go out, or None when (``scheme``, ``host``, ``port``) -- its destination
+    as the transport itself parsed the URL -- is ``origin``, the configured base URL's.
+
+    The clients call this for every request right before it goes out, so that no credential reaches
+    another host even if :mod:`urllib.parse` and the transport were to read the URL differently.
+    """
+    scheme = scheme.lower()
+    actual = (scheme, host.strip("[]").lower().rstrip("."), port or (443 if scheme == "https" else 80))
+    wanted = (origin[0], origin[1].strip("[]").lower().rstrip("."), origin[2])
+    if actual == wanted:
+        return None
+    return (
+        f"refusing to send {request.route} to {actual[0]}://{_cap(actual[1], 80)}:{actual[2]}: credentials go "
+        f"only to the configured {wanted[0]}://{wanted[1]}:{wanted[2]}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

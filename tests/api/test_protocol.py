@@ -542,7 +542,8 @@ def test_follow_redirect_same_origin_only(v3):
     request = p.build_get_invoice(v3, 1)
     moved = p.follow_redirect(request, 301, "/api/v3/invoices/2.json?x=1")
     assert moved.url == "https://api.infakt.pl/api/v3/invoices/2.json" and moved.params == (("x", "1"),)
-    assert p.follow_redirect(request, 307, "https://API.infakt.pl:443/other").url == "https://API.infakt.pl:443/other"
+    # the same origin spelled differently: followed, with the request's own spelling of it
+    assert p.follow_redirect(request, 307, "https://API.infakt.pl:443/other").url == "https://api.infakt.pl/other"
     for location in (
         "https://evil.example/api/v3/x",
         "http://api.infakt.pl/api/v3/x",
@@ -554,6 +555,17 @@ def test_follow_redirect_same_origin_only(v3):
         assert "another origin" in str(caught.value)
     with pytest.raises(e.InfaktRedirectError, match="Location"):
         p.follow_redirect(request, 302, None)
+    for location in (
+        "https://user@api.infakt.pl/x",  # userinfo: parsers disagree about where it ends
+        "https://api.infakt.pl\\@evil.example/x",
+        "/api/v3/\tx",
+        "/api/v3/ x",
+        "/api/v3/\u017c",
+        "https://[api.infakt.pl]/x",
+        "https://api.infakt.pl:443x/x",
+    ):
+        with pytest.raises(e.InfaktRedirectError):
+            p.follow_redirect(request, 302, location)
 
 
 def test_redirect_never_turns_a_deliver_into_a_get(v3):
