@@ -1,7 +1,9 @@
 """AsyncInfaktClient: the asyncio client, over ``httpx.AsyncClient``.
 
 Same protocol module, same retry policy (:func:`.policy.exchange`) as :class:`~.client.InfaktClient`;
-only the transport differs. It never blocks the event loop: waits use the injected async ``sleep``
+only the transport differs. Every request's destination is checked, as httpx parsed its URL, right
+before it goes out, and each request has an overall deadline
+(:attr:`~.settings.ClientSettings.request_deadline`, ``asyncio.wait_for``). It never blocks the event loop: waits use the injected async ``sleep``
 (``asyncio.sleep``), and OAuth signing is pure computation. ``httpx`` is imported when a client is
 created.
 """
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ._logging import mask_addresses_in
 from .auth import OAuth1Auth, Signer, XAuth
-from .client import declared_length, describe_exception, too_large
+from .client import declared_length, describe_exception, past_deadline, too_large
 from .policy import Failure, FailureKind, Response, Send, exchange
 from .protocol import (
     Delivery,
@@ -230,7 +232,6 @@ class AsyncInfaktClient:
     async def _send(self, request: Request) -> Response | Failure:
         import httpx
 
-        limit = self.settings.max_response_bytes
         try:
             built = self._http.build_request(
                 request.method, request.full_url, content=request.body, headers=list(request.headers)
@@ -238,27 +239,34 @@ class AsyncInfaktClient:
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
             return Failure("fatal", describe_exception(exc))
         url = built.url
-        problem = wrong_destination(request, self.settings.origin, url.scheme, url.host, url.port)
+        problem = wrong_destination(request.route, self.settings.origin, url.scheme, url.host, url.port)
         if problem is not None:
             return Failure("fatal", problem)
         try:
-            answer = await self._http.send(built, stream=True, follow_redirects=False)
-            try:
-                length = declared_length(answer.headers)
-                if length is not None and length > limit:
-                    return too_large(answer.status_code, limit)
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in answer.aiter_bytes():
-                    size += len(chunk)
-                    if size > limit:
-                        return too_large(answer.status_code, limit)
-                    chunks.append(chunk)
-                return Response(answer.status_code, _location_restored(answer.headers), b"".join(chunks))
-            finally:
-                await answer.aclose()
+            # httpx's read timeout applies to each read, like requests': the deadline bounds the whole.
+            return await asyncio.wait_for(self._exchange_once(built), self.settings.request_deadline)
+        except asyncio.TimeoutError:
+            return past_deadline(self.settings)
         except httpx.TransportError as exc:
             return Failure(_classify(exc), describe_exception(exc))
+
+    async def _exchange_once(self, built: httpx.Request) -> Response | Failure:
+        limit = self.settings.max_response_bytes
+        answer = await self._http.send(built, stream=True, follow_redirects=False)
+        try:
+            length = declared_length(answer.headers)
+            if length is not None and length > limit:
+                return too_large(answer.status_code, limit)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in answer.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    return too_large(answer.status_code, limit)
+                chunks.append(chunk)
+            return Response(answer.status_code, _location_restored(answer.headers), b"".join(chunks))
+        finally:
+            await answer.aclose()
 
 
 #: Where :func:`_set_location_aside` keeps a redirect's Location while httpx looks at the response.

@@ -1,7 +1,10 @@
 """InfaktClient: the synchronous client, over a keep-alive ``requests.Session``.
 
 It only moves bytes: requests come from :mod:`.protocol`, the retry policy from :mod:`.policy`.
-Redirects are never followed by ``requests`` itself (credentials must not reach another host), the
+Redirects are never followed by ``requests`` itself (credentials must not reach another host), every
+request's destination is checked right before it goes out (as requests and urllib3 read its URL,
+and again on the connection pool it will use), each request has an overall deadline
+(:attr:`~.settings.ClientSettings.request_deadline`, enforced by :mod:`._sync_transport`), the
 response size is capped while reading, and plain HTTP is refused for non-loopback hosts (see
 :class:`~.settings.ClientSettings`). ``requests`` is imported when a client is created.
 """
@@ -64,6 +67,11 @@ def too_large(status: int, limit: int) -> Failure:
     )
 
 
+def past_deadline(settings: ClientSettings) -> Failure:
+    """The failure for a request cut at its deadline: it may have arrived, no complete answer came."""
+    return Failure("sent", f"no complete answer within the {settings.request_deadline:g}-second deadline; cut")
+
+
 def declared_length(headers: Mapping[str, str]) -> int | None:
     """The Content-Length header as an int, or None."""
     value = header_value(headers, "Content-Length")
@@ -78,7 +86,8 @@ class InfaktClient:
 
     ``sleep``, ``clock`` (Unix time, for HTTP-date ``Retry-After``), ``monotonic`` (rate limiter) and
     ``random`` (backoff jitter) are injectable for tests; ``session`` may be a prepared
-    ``requests.Session``. The client is thread-safe as far as ``requests.Session`` is; the xAuth token
+    ``requests.Session`` (the client mounts its own adapter on it for the base URL's origin: it
+    enforces the deadline and the destination check). The client is thread-safe as far as ``requests.Session`` is; the xAuth token
     is fetched once, under a lock, and kept for the client's life. Use it as a context manager or call
     :meth:`close`.
     """
@@ -95,10 +104,16 @@ class InfaktClient:
     ) -> None:
         import requests
 
+        from ._sync_transport import GuardedAdapter
+
         mask_addresses_in("urllib3.connectionpool")
         self.settings = settings
         self._session = session if session is not None else requests.Session()
         self._owns_session = session is None
+        # Only the configured origin's URLs go through this adapter (requests picks the adapter by
+        # the longest matching prefix); every request is checked to have that origin before it goes.
+        self._adapter = GuardedAdapter(settings.origin)
+        self._session.mount(_origin_prefix(settings.base_url), self._adapter)
         self._sleep = sleep
         self._clock = clock
         self._random = random
@@ -205,6 +220,8 @@ class InfaktClient:
     def _send(self, request: Request) -> Response | Failure:
         import requests
 
+        from ._sync_transport import Watch
+
         settings = self.settings
         session = self._session
         try:
@@ -219,40 +236,58 @@ class InfaktClient:
             )
         except (requests.exceptions.RequestException, ValueError) as exc:
             return Failure("fatal", describe_exception(exc))
-        problem = _destination_problem(request, settings.origin, prepared.url or "")
+        url = prepared.url or ""
+        problem = _destination_problem(request, settings.origin, url)
+        if problem is None and session.get_adapter(url) is not self._adapter:
+            problem = f"refusing to send {request.route}: its URL does not go through this client's adapter"
         if problem is not None:
             return Failure("fatal", problem)
         # The adapter, not Session.send: that one parses a redirect's Location (to prepare the next
         # request) even with allow_redirects=False, and raises a raw ValueError on an odd one.
-        environment = session.merge_environment_settings(prepared.url, {}, True, settings.verify, None)
-        try:
-            answer = session.get_adapter(prepared.url or "").send(
-                prepared,
-                stream=True,
-                timeout=settings.timeout,
-                verify=environment["verify"] if environment["verify"] is not None else settings.verify,
-                cert=environment["cert"],
-                proxies=environment["proxies"],
-            )
-        except requests.exceptions.RequestException as exc:
-            return Failure(_classify(exc), describe_exception(exc))
-        try:
-            limit = settings.max_response_bytes
-            length = declared_length(answer.headers)
-            if length is not None and length > limit:
+        environment = session.merge_environment_settings(url, {}, True, settings.verify, None)
+        with Watch(settings.request_deadline) as watch:
+            try:
+                answer = self._adapter.send(
+                    prepared,
+                    stream=True,
+                    timeout=settings.timeout,
+                    verify=environment["verify"] if environment["verify"] is not None else settings.verify,
+                    cert=environment["cert"],
+                    proxies=environment["proxies"],
+                )
+            except requests.exceptions.RequestException as exc:
+                return past_deadline(settings) if watch.expired else Failure(_classify(exc), describe_exception(exc))
+            try:
+                result = self._read(answer)
+            except requests.exceptions.RequestException as exc:
+                result = Failure("sent", describe_exception(exc))
+            finally:
+                answer.close()
+        # A cut can also look like a complete answer (http.client takes a header block cut short by
+        # the end of the connection as complete): past the deadline nothing read counts.
+        return past_deadline(settings) if watch.expired else result
+
+    def _read(self, answer: requests.Response) -> Response | Failure:
+        limit = self.settings.max_response_bytes
+        length = declared_length(answer.headers)
+        if length is not None and length > limit:
+            return too_large(answer.status_code, limit)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in answer.iter_content(_CHUNK):
+            size += len(chunk)
+            if size > limit:
                 return too_large(answer.status_code, limit)
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in answer.iter_content(_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    return too_large(answer.status_code, limit)
-                chunks.append(chunk)
-            return Response(answer.status_code, answer.headers, b"".join(chunks))
-        except requests.exceptions.RequestException as exc:
-            return Failure("sent", describe_exception(exc))
-        finally:
-            answer.close()
+            chunks.append(chunk)
+        return Response(answer.status_code, answer.headers, b"".join(chunks))
+
+
+def _origin_prefix(base_url: str) -> str:
+    """``scheme://host[:port]/`` of the base URL: the prefix the client's adapter is mounted for."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}/"
 
 
 def _destination_problem(request: Request, origin: tuple[str, str, int], url: str) -> str | None:
@@ -265,9 +300,9 @@ def _destination_problem(request: Request, origin: tuple[str, str, int], url: st
 
     try:
         parsed = urllib.parse.urlparse(url)
-        first = wrong_destination(request, origin, parsed.scheme, parsed.hostname or "", parsed.port)
+        first = wrong_destination(request.route, origin, parsed.scheme, parsed.hostname or "", parsed.port)
         other = urllib3.util.parse_url(url)
-        second = wrong_destination(request, origin, other.scheme or "", other.host or "", other.port)
+        second = wrong_destination(request.route, origin, other.scheme or "", other.host or "", other.port)
     except ValueError as exc:  # urllib3's LocationParseError is a ValueError too
         return f"refusing to send {request.route}: its URL cannot be parsed ({describe_exception(exc)})"
     return first or second

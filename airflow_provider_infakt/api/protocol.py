@@ -447,11 +447,9 @@ def follow_redirect(request: Request, status: int, location: str | None) -> Requ
     return dataclasses.replace(request, url=url, params=params)
 
 
-def wrong_destination(
-    request: Request, origin: tuple[str, str, int], scheme: str, host: str, port: int | None
-) -> str | None:
-    """Why ``request`` must not go out, or None when (``scheme``, ``host``, ``port``) -- its destination
-    as the transport itself parsed the URL -- is ``origin``, the configured base URL's.
+def wrong_destination(route: str, origin: tuple[str, str, int], scheme: str, host: str, port: int | None) -> str | None:
+    """Why the request for ``route`` must not go out, or None when (``scheme``, ``host``, ``port``) --
+    its destination as the transport itself parsed the URL -- is ``origin``, the configured base URL's.
 
     The clients call this for every request right before it goes out, so that no credential reaches
     another host even if :mod:`urllib.parse` and the transport were to read the URL differently.
@@ -462,7 +460,7 @@ def wrong_destination(
     if actual == wanted:
         return None
     return (
-        f"refusing to send {request.route} to {actual[0]}://{_cap(actual[1], 80)}:{actual[2]}: credentials go "
+        f"refusing to send {route} to {actual[0]}://{_cap(actual[1], 80)}:{actual[2]}: credentials go "
         f"only to the configured {wanted[0]}://{wanted[1]}:{wanted[2]}"
     )
 
