@@ -249,14 +249,20 @@ def test_503_on_a_deliver_is_an_unknown_outcome_sent_once(infakt_emulator, route
     emu.clear_faults()
 
 
-def test_real_rate_limiter(infakt_emulator):
+def test_the_emulators_limits_refuse_the_301st_get_of_a_minute(infakt_emulator):
+    """The emulator's limiter (inFakt's documented 300 GET a minute), met by a client with no limiter of
+    its own; the client's limiter has its own tests in test_client_limits.py."""
     emu = infakt_emulator
-    emu.set_limits(enabled=True, time_scale=60.0)  # a minute lasts a second
+    emu.set_limits(enabled=True, time_scale=1.0)  # a real minute: 300 requests take far less
     sleeps = Sleeps()
-    with client(emu, sleeps, settings={"max_retries": 0}) as api:
-        with pytest.raises(e.InfaktRateLimitedError):
-            for _ in range(400):
-                api.get_invoice(1)
+    with client(emu, sleeps, settings={"max_retries": 0, "rate_limit": None}) as api:
+        for _ in range(300):
+            api.get_invoice(1)
+        with pytest.raises(e.InfaktRateLimitedError) as caught:
+            api.get_invoice(1)
+    assert "300 GET requests a minute" in caught.value.api_message
+    assert [r.status for r in emu.requests] == [200] * 300 + [429]
+    assert sleeps == []  # the client did not wait: it has no limiter here
 
 
 @pytest.mark.parametrize(
