@@ -3,9 +3,9 @@
 Same protocol module, same retry policy (:func:`.policy.exchange`) as :class:`~.client.InfaktClient`;
 only the transport differs. Every request's destination is checked, as httpx parsed its URL, right
 before it goes out, and each request has an overall deadline
-(:attr:`~.settings.ClientSettings.request_deadline`, ``asyncio.wait_for``). It never blocks the event loop: waits use the injected async ``sleep``
-(``asyncio.sleep``), and OAuth signing is pure computation. ``httpx`` is imported when a client is
-created.
+(:attr:`~.settings.ClientSettings.request_deadline`, ``asyncio.wait_for``). It never blocks the
+event loop: waits use the injected async ``sleep`` (``asyncio.sleep``), and OAuth signing is pure
+computation. ``httpx`` is imported when a client is created.
 """
 
 from __future__ import annotations

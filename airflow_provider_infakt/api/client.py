@@ -87,9 +87,9 @@ class InfaktClient:
     ``sleep``, ``clock`` (Unix time, for HTTP-date ``Retry-After``), ``monotonic`` (rate limiter) and
     ``random`` (backoff jitter) are injectable for tests; ``session`` may be a prepared
     ``requests.Session`` (the client mounts its own adapter on it for the base URL's origin: it
-    enforces the deadline and the destination check). The client is thread-safe as far as ``requests.Session`` is; the xAuth token
-    is fetched once, under a lock, and kept for the client's life. Use it as a context manager or call
-    :meth:`close`.
+    enforces the deadline and the destination check). The client is thread-safe as far as
+    ``requests.Session`` is; the xAuth token is fetched once, under a lock, and kept for the client's
+    life. Use it as a context manager or call :meth:`close`.
     """
 
     def __init__(

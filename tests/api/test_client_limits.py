@@ -5,6 +5,7 @@ test_client_emulator.py; these tests are about the client's."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from typing import Any
@@ -101,5 +102,5 @@ def test_the_client_limiter_spaces_requests_as_the_emulator_sees_them(infakt_emu
     calls("sync", config, clock, [("get_invoice", (1,))] * 4)
     assert [pytest.approx(s) for s, _ in clock.sleeps] == [30.0, 30.0]
     times = [r.time for r in emu.requests if r.route == "v3.invoice"]
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert len(gaps) == 3 and min(gaps[1:]) >= 0.1 - 0.01
