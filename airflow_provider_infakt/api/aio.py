@@ -19,9 +19,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
+from ._body import BodyReader
 from ._logging import mask_addresses_in
 from .auth import OAuth1Auth, Signer, XAuth
-from .client import declared_length, describe_exception, past_deadline, too_large
+from .client import describe_exception, past_deadline
 from .policy import Failure, FailureKind, Response, Send, exchange
 from .protocol import (
     Delivery,
@@ -247,24 +248,22 @@ class AsyncInfaktClient:
             return await asyncio.wait_for(self._exchange_once(built), self.settings.request_deadline)
         except asyncio.TimeoutError:
             return past_deadline(self.settings)
-        except httpx.TransportError as exc:
+        except httpx.HTTPError as exc:  # TransportError, and the rest (a DecodingError...) after sending
             return Failure(_classify(exc), describe_exception(exc))
 
     async def _exchange_once(self, built: httpx.Request) -> Response | Failure:
-        limit = self.settings.max_response_bytes
         answer = await self._http.send(built, stream=True, follow_redirects=False)
         try:
-            length = declared_length(answer.headers)
-            if length is not None and length > limit:
-                return too_large(answer.status_code, limit)
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in answer.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    return too_large(answer.status_code, limit)
-                chunks.append(chunk)
-            return Response(answer.status_code, _location_restored(answer.headers), b"".join(chunks))
+            # The body as it came (de-chunked, not decompressed): see :class:`~._body.BodyReader`.
+            reader = BodyReader(
+                answer.status_code, _location_restored(answer.headers), self.settings.max_response_bytes
+            )
+            if reader.failure is not None:
+                return reader.failure
+            async for chunk in answer.aiter_raw():
+                if reader.feed(chunk) is not None:
+                    break
+            return reader.finish()
         finally:
             await answer.aclose()
 

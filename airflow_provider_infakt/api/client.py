@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._body import BodyReader
 from ._logging import mask_addresses_in
 from .auth import OAuth1Auth, Signer, XAuth
 from .errors import redact_text
@@ -30,7 +31,6 @@ from .protocol import (
     build_deliver,
     build_get_invoice,
     build_list_invoices,
-    header_value,
     parse_deliver,
     parse_invoice,
     parse_invoice_list,
@@ -60,25 +60,9 @@ def _keep_headers(request: Any) -> Any:
     return request
 
 
-def too_large(status: int, limit: int) -> Failure:
-    """The failure for an answer whose body goes over ``limit`` bytes."""
-    return Failure(
-        "too_large", f"the answer is larger than the {limit}-byte cap; reading stopped", status=status, limit=limit
-    )
-
-
 def past_deadline(settings: ClientSettings) -> Failure:
     """The failure for a request cut at its deadline: it may have arrived, no complete answer came."""
     return Failure("sent", f"no complete answer within the {settings.request_deadline:g}-second deadline; cut")
-
-
-def declared_length(headers: Mapping[str, str]) -> int | None:
-    """The Content-Length header as an int, or None."""
-    value = header_value(headers, "Content-Length")
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 class InfaktClient:
@@ -219,6 +203,7 @@ class InfaktClient:
 
     def _send(self, request: Request) -> Response | Failure:
         import requests
+        import urllib3.exceptions
 
         from ._sync_transport import Watch
 
@@ -259,7 +244,7 @@ class InfaktClient:
                 return past_deadline(settings) if watch.expired else Failure(_classify(exc), describe_exception(exc))
             try:
                 result = self._read(answer)
-            except requests.exceptions.RequestException as exc:
+            except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
                 result = Failure("sent", describe_exception(exc))
             finally:
                 answer.close()
@@ -268,18 +253,14 @@ class InfaktClient:
         return past_deadline(settings) if watch.expired else result
 
     def _read(self, answer: requests.Response) -> Response | Failure:
-        limit = self.settings.max_response_bytes
-        length = declared_length(answer.headers)
-        if length is not None and length > limit:
-            return too_large(answer.status_code, limit)
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in answer.iter_content(_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                return too_large(answer.status_code, limit)
-            chunks.append(chunk)
-        return Response(answer.status_code, answer.headers, b"".join(chunks))
+        """The body as it came (de-chunked, not decompressed), through :class:`~._body.BodyReader`."""
+        reader = BodyReader(answer.status_code, answer.headers, self.settings.max_response_bytes)
+        if reader.failure is not None:
+            return reader.failure
+        for chunk in answer.raw.stream(_CHUNK, decode_content=False):
+            if reader.feed(chunk) is not None:
+                break
+        return reader.finish()
 
 
 def _origin_prefix(base_url: str) -> str:
@@ -341,7 +322,11 @@ def _classify(exc: BaseException) -> FailureKind:
         return "fatal" if any(isinstance(cause, verification) for cause in _causes(exc)) else "sent"
     if isinstance(exc, (errors.ConnectTimeout, errors.ProxyError)):
         return "connect"
-    if isinstance(exc, (errors.InvalidURL, errors.InvalidHeader, errors.MissingSchema, errors.InvalidSchema)):
+    # A request's own URL and headers are checked when it is prepared, before anything is sent: an
+    # InvalidHeader from sending is about the answer (e.g. two Content-Length values), after sending.
+    if isinstance(exc, errors.InvalidHeader):
+        return "sent"
+    if isinstance(exc, (errors.InvalidURL, errors.MissingSchema, errors.InvalidSchema)):
         return "fatal"
     if isinstance(exc, errors.ConnectionError):
         reason: object = exc.args[0] if exc.args else None

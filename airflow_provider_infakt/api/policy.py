@@ -112,7 +112,8 @@ class Response:
 class Failure:
     """A transport failure, classified; ``detail`` is safe to show (no secrets, e-mails masked).
 
-    ``status`` and ``limit`` are set for ``too_large``: the answer's status and the size cap.
+    ``status`` is the answer's status when one came (``too_large``, or a ``sent`` failure found in
+    the body: malformed framing, corrupt compressed data); ``limit`` is the size cap for ``too_large``.
     """
 
     kind: FailureKind

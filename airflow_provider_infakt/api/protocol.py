@@ -244,7 +244,13 @@ def _settings_parts(settings: ClientSettings) -> tuple[str, ApiVersion, Format]:
 
 
 def _base_headers(settings: ClientSettings, fmt: Format) -> tuple[tuple[str, str], ...]:
-    return (("Accept", _CONTENT_TYPES[fmt]), ("User-Agent", settings.user_agent))
+    # Only the encodings the clients inflate themselves, with a bound (see ._body): never br or zstd,
+    # which the HTTP libraries would otherwise offer when their optional packages are installed.
+    return (
+        ("Accept", _CONTENT_TYPES[fmt]),
+        ("Accept-Encoding", "gzip, deflate"),
+        ("User-Agent", settings.user_agent),
+    )
 
 
 def _path_ref(ref: int | str) -> str:
@@ -522,8 +528,15 @@ def _shown(value: object, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
+def _printable(text: str) -> str:
+    """``text`` with control and other unprintable characters escaped (``\\x00``), for messages."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def _describe_body(headers: Mapping[str, str], body: bytes) -> str:
-    content_type = _cap(header_value(headers, "Content-Type") or "no Content-Type", 80)
+    content_type = _cap(_printable(header_value(headers, "Content-Type") or "no Content-Type"), 80)
     if not body:
         return f"an empty body ({content_type})"
     text = body[: _SNIPPET * 4].decode("utf-8", errors="replace")
@@ -785,7 +798,7 @@ def _redirect_target(headers: Mapping[str, str]) -> str | None:
     except ValueError:
         return _cap(redact_text(repr(location)), 80)
     shown = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path
-    return _cap(redact_text(shown), 200)
+    return _cap(_printable(redact_text(shown)), 200)
 
 
 def _api_error(request: Request, status: int, headers: Mapping[str, str], body: bytes, now: float) -> InfaktError:

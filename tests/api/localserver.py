@@ -25,7 +25,8 @@ class Reply:
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     body: bytes = b"{}"
     #: "answer" | "drop" | "stall" | "stream" (no Content-Length, close) | "trickle" (the body one byte
-    #: every ``interval`` seconds) | "trickle_headers" (the header block one byte every ``interval``)
+    #: every ``interval`` seconds) | "trickle_headers" (the header block one byte every ``interval``) |
+    #: "raw" (``body`` is the whole answer: status line, headers and all, sent as it is)
     action: str = "answer"
     interval: float = 0.1
 
@@ -55,6 +56,11 @@ class ScriptedServer:
                     return
                 if reply.action == "stall":
                     server.release.wait(10)
+                    self.close_connection = True
+                    return
+                if reply.action == "raw":  # the body is the whole answer, bytes as they are
+                    self.wfile.write(reply.body)
+                    self.wfile.flush()
                     self.close_connection = True
                     return
                 if reply.action == "trickle_headers":
