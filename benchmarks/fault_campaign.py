@@ -124,7 +124,10 @@ KINDS: dict[str, tuple[Setup, tuple[str, ...]]] = {
     "drop after processing": (_emu(drop="after"), APIS),
     "processing beyond client timeout": (_slow_processing, APIS),
     "processing beyond execution_timeout": (_beyond_execution_timeout, APIS),
-    "5xx from inFakt, not processed": (lambda e, p, a, i, r: _emu(status=r.choice([500, 502, 503, 504]))(e, p, a, i, r), APIS),
+    "5xx from inFakt, not processed": (
+        lambda e, p, a, i, r: _emu(status=r.choice([500, 502, 503, 504]))(e, p, a, i, r),
+        APIS,
+    ),
     "5xx with inFakt's body after forwarding": (_proxy("status", status=500), APIS),
     "gateway HTML 502/503/504 after forwarding": (
         lambda e, p, a, i, r: _proxy("gateway", status=r.choice([502, 503, 504]))(e, p, a, i, r),

@@ -32,7 +32,6 @@ class DictStore(dict):
     def delete(self, key: str) -> None:
         self.pop(key, None)
 
-
     def only(self) -> Entry:
         """The one record in the store."""
         assert len(self) == 1, dict(self)
