@@ -69,8 +69,8 @@ def test_create_invoice_mark_paid_and_reset(infakt_emulator):
     assert new_id == 7
     assert infakt_emulator.invoice(7)["client_email"] == "new@firma.example"
     bad = admin(infakt_emulator, "POST", "/invoices", json={"status": "lost"})
-    assert bad.status_code == 400
-    assert "status must be one of" in bad.json()["error"]
+    assert bad.status_code == 422
+    assert bad.json()["errors"]["status"] == ["is not included in the list (draft, sent, printed, paid, unpaid)"]
     assert admin(infakt_emulator, "POST", "/invoices", json={"colour": "red"}).status_code == 400
     paid = admin(infakt_emulator, "POST", "/invoices/7/paid")
     assert (paid.status_code, paid.json()["status"]) == (200, "paid")
