@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import urllib.parse
 
 import pytest
@@ -409,4 +410,17 @@ def test_hostile_requests_get_a_clear_4xx(infakt_emulator, caplog, method, targe
         _assert_shaped(target, status, response_headers, response_body)
     assert infakt_emulator.deliveries == []
     assert not [r for r in caplog.records if r.name.endswith("testing.server")], "the safety net caught a bug"
+    _still_up(infakt_emulator)
+
+
+def test_unparseable_requests_leave_no_address_in_the_log(infakt_emulator, caplog):
+    caplog.set_level("DEBUG")
+    target = b"/api/v2/invoices/deliver.json?type=mail&doc_type=org&id=1&recipient=jan.kowalski@firma.example\xff"
+    status, _, _ = raw_http(
+        infakt_emulator.url, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    assert status == 400
+    assert caplog.records, "the refusal is logged"
+    for record in caplog.records:
+        assert "jan.kowalski" not in logging.Formatter().format(record)
     _still_up(infakt_emulator)
