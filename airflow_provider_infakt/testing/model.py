@@ -232,6 +232,8 @@ class Account:
         self._initial_postal_package = postal_package
         self._initial_email_daily_limit = email_daily_limit
         self.on_delivery: list[Callable[[DeliveryRecord], None]] = []
+        #: Counts resets: work scheduled before one (a payment N seconds after a delivery) checks it.
+        self.generation = 0
         self._seed()
 
     # -- seeding -------------------------------------------------------------------------------
@@ -268,6 +270,7 @@ class Account:
         """Back to the seeded demo account: invoices, deliveries (pending ones dropped), request log,
         scenarios, account settings."""
         with self._lock:
+            self.generation += 1
             self._seed()
 
     # -- reads ---------------------------------------------------------------------------------

@@ -76,7 +76,9 @@ class _QuietErrors(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and record.exc_info[1] is not None:
-            record.msg = f"Unreadable HTTP request ({type(record.exc_info[1]).__name__})"
+            # a client's fault, answered 400: worth a warning, not an error of the emulator
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = f"Unreadable HTTP request, answered 400 ({type(record.exc_info[1]).__name__})"
             record.args = ()
             record.exc_info = None
             record.exc_text = None
@@ -587,8 +589,9 @@ class EmulatorApp:
         """Every API request received, oldest first."""
         return _json(200, {"requests": [r.as_dict() for r in self.account.copy_requests()]})
 
-    async def admin_reset(self, _request: web.Request) -> web.Response:
+    async def admin_reset(self, request: web.Request) -> web.Response:
         """Reseed the account, disarm faults, forget rate-limit counts."""
+        await _no_fields(request)
         self.reset()
         return _json(200, {"reset": True})
 
@@ -633,6 +636,7 @@ class EmulatorApp:
 
     async def admin_mark_paid(self, request: web.Request) -> web.Response:
         """Mark an invoice paid."""
+        await _no_fields(request)
         try:
             invoice = self._admin_invoice_or_error(request)
         except _Answer as answer:
@@ -681,8 +685,9 @@ class EmulatorApp:
             raise BadInput(str(exc)) from None
         return _json(201, self.faults.add(fault).as_dict())
 
-    async def admin_clear_faults(self, _request: web.Request) -> web.Response:
+    async def admin_clear_faults(self, request: web.Request) -> web.Response:
         """Disarm every fault."""
+        await _no_fields(request)
         self.faults.clear()
         return _json(200, {"faults": []})
 
@@ -739,11 +744,12 @@ class EmulatorApp:
         if seconds is None or self._loop is None:
             return
         loop = self._loop
-        invoice_id = record.invoice_id
-        loop.call_soon_threadsafe(lambda: loop.call_later(seconds, self._pay, invoice_id))
+        invoice_id, generation = record.invoice_id, self.account.generation
+        loop.call_soon_threadsafe(lambda: loop.call_later(seconds, self._pay, invoice_id, generation))
 
-    def _pay(self, invoice_id: int) -> None:
-        if self.account.find(invoice_id) is not None:  # unless the account was reset meanwhile
+    def _pay(self, invoice_id: int, generation: int) -> None:
+        # not if the account was reset meanwhile: invoice 1 of the new account is another invoice
+        if self.account.generation == generation and self.account.find(invoice_id) is not None:
             self.account.mark_paid(invoice_id)
 
 
@@ -763,6 +769,11 @@ def _http_error_text(exc: web.HTTPException) -> str:
     if exc.status == 404:
         return "Not found: no such route."
     return exc.reason
+
+
+async def _no_fields(request: web.Request) -> None:
+    """Admin routes that take no input refuse any: an option that does nothing must not pass silently."""
+    inputs.unknown_fields(inputs.json_object(await request.read()), ())
 
 
 def _scenario_seconds(payload: dict[str, Any]) -> float | None:

@@ -363,6 +363,13 @@ def _cases():
         _case("admin-invoice-unknown-field", "POST", "/_emulator/invoices", headers=[JSON], body=b'{"colour": "red"}')
     )
     cases.append(_case("admin-wrong-method", "PATCH", "/_emulator/faults", headers=[JSON], body=b"{}"))
+    for method, path in (
+        ("POST", "/_emulator/reset"),
+        ("DELETE", "/_emulator/faults"),
+        ("POST", "/_emulator/invoices/1/paid"),
+    ):
+        cases.append(_case(f"admin-no-input-{path}", method, path, headers=[JSON], body=b'{"keep_faults": true}'))
+        cases.append(_case(f"admin-no-input-not-json-{path}", method, path, headers=[JSON], body=b"nope"))
     # bytes no HTTP parser accepts: aiohttp answers 400 itself (text/plain), before any route
     huge = "/api/v3/invoices.json?x=" + "a" * 100_000
     cases.append(_case("huge-query", "GET", huge, headers=[KEY], shaped=False))
