@@ -223,7 +223,7 @@ CLIENT_SHAPES = {
         {"json": {}},
         (3, "org", "kontakt@rozany.example"),
     ),
-    # a body-less POST (clients that send a payload only when they have a recipient)
+    # a body-less POST (a Python client that sends a payload only when it has a recipient)
     "no-body": ("POST", "/api/v3/invoices/3/deliver_via_email.json", {}, (3, "org", "kontakt@rozany.example")),
     # przemekperon/infakt-go-sdk sends "email_to", a field inFakt does not know: ignored, so the invoice
     # goes to the client's own address; the record shows it
@@ -233,14 +233,14 @@ CLIENT_SHAPES = {
         {"json": {"print_type": "original", "email_to": "ksiegowa@firma.example"}},
         (4, "org", "pixel@studio-pixel.example"),
     ),
-    # a Stripe-webhook integration: the uuid in the path, {"print_type": "original"}
+    # a Node app handling Stripe webhooks: the uuid in the path, {"print_type": "original"}
     "uuid-in-path": (
         "POST",
         "/api/v3/invoices/{uuid5}/deliver_via_email.json",
         {"json": {"print_type": "original"}},
         (5, "org", "ksiegowosc@bilans.example"),
     ),
-    # miisieq/InfaktClient: base https://api.infakt.pl/v3 (no /api), JSON body without a Content-Type
+    # miisieq/InfaktClient (and its forks): base https://api.infakt.pl/v3 (no /api), JSON body without a Content-Type
     "v3-base-json-without-content-type": (
         "POST",
         "/v3/invoices/1/deliver_via_email.json",
@@ -272,3 +272,32 @@ def test_request_shapes_of_public_clients_are_served(infakt_emulator, conn, shap
     (delivery,) = infakt_emulator.deliveries
     assert (delivery.invoice_id, delivery.doc_type, delivery.address) == (invoice_id, doc_type, address)
     assert infakt_emulator.invoice(invoice_id)["status"] == "sent"
+
+
+def test_paid_with_a_nested_invoice_object_is_still_a_payment(infakt_emulator, conn):
+    # the Node app above: POST /v3/invoices/{id}/paid.json {"invoice": {"status": "paid"}}
+    response = requests.post(
+        infakt_emulator.url + "/v3/invoices/2/paid.json",
+        json={"invoice": {"status": "paid"}},
+        headers={"X-inFakt-ApiKey": conn["password"]},
+        timeout=10,
+    )
+    assert (response.status_code, response.content) == (204, b"")
+    assert infakt_emulator.invoice(2)["status"] == "paid"
+
+
+@pytest.mark.parametrize("base", ["/api/v3", "/v3"])
+def test_list_takes_filters_as_a_json_body_too(infakt_emulator, conn, base):
+    # inFakt's documentation: GET /api/v3/invoices.json with -d '{"q": {"paid_date_null": true}}'
+    infakt_emulator.mark_paid(3)
+    response = requests.get(
+        infakt_emulator.url + base + "/invoices.json?limit=3",
+        json={"q": {"paid_date_null": True}},
+        headers={"X-inFakt-ApiKey": conn["password"]},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert [e["id"] for e in response.json()["entities"]] == [1, 2, 4]
+    assert response.json()["metainfo"]["next"].endswith(
+        f"{base}/invoices.json?offset=3&limit=3&q%5Bpaid_date_null%5D=true"
+    )
