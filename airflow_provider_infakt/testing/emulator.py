@@ -87,7 +87,8 @@ class InfaktEmulator(BackgroundServer):
         return self.account.copy_requests()
 
     def reset(self) -> None:
-        """Back to the seeded demo account; faults disarmed; limit counters forgotten."""
+        """Back to the seeded demo account (scenarios off, deliveries not sent yet dropped, account
+        settings as constructed); faults disarmed; limit counters forgotten (limit settings stay)."""
         reset_state(self.account, self.faults, self.limiter)
 
     def invoice(self, invoice_id: int | str) -> dict[str, Any]:

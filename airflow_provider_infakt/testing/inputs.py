@@ -41,6 +41,9 @@ def invoice_ref(text: str, *, allow_uuid: bool = True) -> int | str | None:
 
     ``None`` means "no invoice can have this reference"; whether that is a 404 or a 400 is the
     route's business.
+
+    :param text: the reference as it came (already percent-decoded).
+    :param allow_uuid: whether a uuid counts (v3 and admin routes) or only a number (v2).
     """
     if _ID.fullmatch(text):
         return int(text)
@@ -71,7 +74,13 @@ def is_whole(value: object) -> TypeGuard[int]:
 
 
 def seconds(field: str, value: object, *, allow_none: bool = False) -> float | None:
-    """A duration in seconds: a finite number from 0 to a day; ``None`` passes if ``allow_none``."""
+    """A duration in seconds: a finite number from 0 to a day; ``None`` passes if ``allow_none``.
+
+    :param field: the field's name, for the message.
+    :param value: what was given.
+    :param allow_none: whether ``None`` (JSON ``null``) is a valid value.
+    :raises BadInput: naming the field and the value.
+    """
     if value is None and allow_none:
         return None
     if not is_number(value) or not 0 <= value <= MAX_SECONDS:
@@ -81,7 +90,13 @@ def seconds(field: str, value: object, *, allow_none: bool = False) -> float | N
 
 
 def header_value(field: str, value: object) -> str:
-    """A string safe to send back in a header: printable ASCII, no line breaks."""
+    """A string safe to send back in a header: printable ASCII, no line breaks (an ``int`` is turned
+    into its digits).
+
+    :param field: the field's name, for the message.
+    :param value: what was given.
+    :raises BadInput: naming the field and the value.
+    """
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not _HEADER_SAFE.fullmatch(value) or len(value) > 2048:
@@ -143,7 +158,12 @@ def _no_constants(name: str) -> Any:
 
 def single_values(pairs: Iterable[tuple[str, str]], *, where: str) -> dict[str, str]:
     """Name-value pairs (a query or a form) as a dict, refusing a name given twice: which one
-    would count is anyone's guess, and for a delivery a guess is not good enough."""
+    would count is anyone's guess, and for a delivery a guess is not good enough.
+
+    :param pairs: the pairs in the order given.
+    :param where: where they came from (``"query string"``, ``"form body"``), for the message.
+    :raises BadInput: naming the parameter given twice.
+    """
     values: dict[str, str] = {}
     for name, value in pairs:
         if name in values:
@@ -178,6 +198,10 @@ def body_kind(content_type: str, has_body: bool) -> str:
 
     No Content-Type with a body counts as JSON (some clients send JSON without saying so); any other
     media type is refused.
+
+    :param content_type: the ``Content-Type`` header's value (``""`` if none).
+    :param has_body: whether the request has a (non-blank) body.
+    :raises BadInput: for another media type, or a charset other than UTF-8.
     """
     media = content_type.partition(";")[0].strip().lower()
     if not has_body:
@@ -207,7 +231,12 @@ def boolean(field: str, value: object) -> bool:
 
 
 def unknown_fields(payload: Mapping[str, Any], allowed: Iterable[str]) -> None:
-    """Refuse fields outside ``allowed`` (admin routes: a typo must not pass silently)."""
+    """Refuse fields outside ``allowed`` (admin routes: a typo must not pass silently).
+
+    :param payload: the JSON object given.
+    :param allowed: the field names the route knows.
+    :raises BadInput: naming the unknown fields and the allowed ones.
+    """
     extra = sorted(set(payload) - set(allowed))
     if extra:
         raise BadInput(f"Unknown fields {extra}; allowed: {sorted(allowed)}.")
