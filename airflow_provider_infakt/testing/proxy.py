@@ -299,23 +299,21 @@ class FaultProxy(BackgroundServer):
             status = 504 if isinstance(exc, asyncio.TimeoutError) else 502
             self._record(request, route, forwarded=True, upstream_status=None, fault=kind, client_status=status)
             return _gateway_page(status)
+        # Recorded as soon as the upstream has answered, with what the client is going to get.
+        response = None if kind in ("drop_after", "truncate") else self._answer(request, fault, upstream)
+        client_status = response.status if response is not None else upstream.status if kind == "truncate" else None
+        self._record(
+            request, route, forwarded=True, upstream_status=upstream.status, fault=kind, client_status=client_status
+        )
         if fault is not None and fault.delay:
             await asyncio.sleep(fault.delay)
-        if kind in ("drop_after", "truncate"):
-            client_status = upstream.status if kind == "truncate" else None
-            self._record(
-                request, route, forwarded=True, upstream_status=upstream.status, fault=kind, client_status=client_status
-            )
-            if kind == "truncate":
-                _write_truncated(request, upstream)
-            else:
-                _close(request, abort=True)
-            raise asyncio.CancelledError
-        response = self._answer(request, fault, upstream) if fault is not None else _passthrough(upstream)
-        self._record(
-            request, route, forwarded=True, upstream_status=upstream.status, fault=kind, client_status=response.status
-        )
-        return response
+        if response is not None:
+            return response
+        if kind == "truncate":
+            _write_truncated(request, upstream)
+        else:
+            _close(request, abort=True)
+        raise asyncio.CancelledError
 
     async def _forward(self, request: web.Request, body: bytes) -> _Upstream:
         from yarl import URL
@@ -333,11 +331,11 @@ class FaultProxy(BackgroundServer):
             raw = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
             return _Upstream(response.status, response.reason or "", raw, payload)
 
-    def _answer(self, request: web.Request, fault: ProxyFault, upstream: _Upstream) -> web.Response:
+    def _answer(self, request: web.Request, fault: ProxyFault | None, upstream: _Upstream) -> web.Response:
         from aiohttp import web
 
-        kind = fault.kind
-        if kind == "delay":
+        kind = fault.kind if fault is not None else "delay"
+        if fault is None or kind == "delay":
             return _passthrough(upstream)
         if kind == "gateway":
             assert fault.status is not None
