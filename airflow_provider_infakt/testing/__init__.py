@@ -9,8 +9,11 @@ Use it in tests and demos instead of inFakt::
         ...
         assert [d.invoice_id for d in emu.deliveries] == [1]
 
-This package never imports Airflow. The server needs the ``emulator`` extra (aiohttp), imported only
-when an emulator starts.
+:class:`FaultProxy` goes between a client and the emulator and spoils answers after the emulator has
+acted (5xx, gateway pages, truncated, oversized or malformed bodies, dropped connections, delays).
+
+This package never imports Airflow. The servers need the ``emulator`` extra (aiohttp), imported only
+when an emulator or a proxy starts.
 """
 
 from __future__ import annotations
@@ -18,12 +21,18 @@ from __future__ import annotations
 from . import credentials
 from .emulator import InfaktEmulator, connection_for, connection_json
 from .faults import Fault
-from .model import DeliveryRecord, RequestRecord
+from .model import DeliveryRecord, PendingDelivery, RequestRecord
+from .proxy import PROXY_FAULT_KINDS, FaultProxy, ProxyFault, ProxyRecord
 
 __all__ = [
+    "PROXY_FAULT_KINDS",
     "DeliveryRecord",
     "Fault",
+    "FaultProxy",
     "InfaktEmulator",
+    "PendingDelivery",
+    "ProxyFault",
+    "ProxyRecord",
     "RequestRecord",
     "connection_for",
     "connection_json",

@@ -28,8 +28,7 @@ class RateLimiter:
         other_per_minute: int = OTHER_PER_MINUTE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if time_scale <= 0:
-            raise ValueError(f"time_scale={time_scale!r} must be positive")
+        _check_scale(time_scale)
         self.enabled = enabled
         self.time_scale = time_scale
         self.get_per_minute = get_per_minute
@@ -49,8 +48,7 @@ class RateLimiter:
             if enabled is not None:
                 self.enabled = enabled
             if time_scale is not None:
-                if time_scale <= 0:
-                    raise ValueError(f"time_scale={time_scale!r} must be positive")
+                _check_scale(time_scale)
                 self.time_scale = time_scale
             self._hits.clear()
 
@@ -69,3 +67,8 @@ class RateLimiter:
                 return f"Request limit reached: {limit} {kind} requests a minute. Try again later."
             hits.append(now)
             return None
+
+
+def _check_scale(time_scale: float) -> None:
+    if isinstance(time_scale, bool) or not isinstance(time_scale, int | float) or not 0 < time_scale <= 1e6:
+        raise ValueError(f"time_scale={time_scale!r} must be a positive number (at most 1000000)")

@@ -1,11 +1,17 @@
-"""The emulator's HTTP server: aiohttp routes for v2, v3, xAuth, the web page and the admin API."""
+"""The emulator's HTTP server: aiohttp routes for v2, v3, xAuth, the web page and the admin API.
+
+Every request ends in an answer of the shape its route speaks (v2: ``{"message", "request"}`` or the
+``<hash>`` XML; v3 and admin: ``{"error"}`` or ``{"errors"}``; the OAuth endpoint and the web page:
+plain text), whatever it carries: input is read through :mod:`.inputs`, which refuses bad input with a
+message, never with an exception of its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import html
-import json
-import re
+import logging
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
@@ -13,8 +19,9 @@ from typing import Any
 
 from aiohttp import web
 
-from . import credentials, render
+from . import credentials, inputs, render
 from .faults import Fault, FaultBook
+from .inputs import BadInput
 from .limits import RateLimiter
 from .model import (
     DELIVERY_TYPES,
@@ -22,13 +29,16 @@ from .model import (
     LOCALES,
     PRINT_TYPE_TO_DOC_TYPE,
     PRINT_TYPES,
-    STATUSES,
     V2_STATUS_REVERSE,
     V3_STATUS,
     Account,
+    DeliveryRecord,
+    InvalidFields,
     Invoice,
+    PendingDelivery,
     PreconditionFailed,
     RequestRecord,
+    invoice_field_errors,
 )
 from .oauth import OAuthRejected, OAuthVerifier
 
@@ -39,9 +49,13 @@ API_KEYS = {
     credentials.API_KEY: frozenset({"api:invoices:read", "api:invoices:write"}),
     credentials.READONLY_API_KEY: frozenset({"api:invoices:read"}),
 }
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_V3_FILTER = re.compile(r"^q\[(?P<field>[a-z_]+?)_(?P<pred>eq|cont|lt|gt|lteq|gteq|null)\]$")
+#: Largest request body read (bytes); larger ones are answered 413.
+MAX_BODY = 1024 * 1024
 _V3_FIELDS = ("id", "uuid", "number", "status", "client_id", "gross_price", "issue_date", "paid_date")
+_V3_PREDICATES = ("eq", "cont", "lt", "gt", "lteq", "gteq", "null")
+#: v3 lives under /api/v3 (inFakt's documentation today) and /v3 (older material and clients).
+V3_PREFIXES = ("/api/v3", "/v3")
+_LOG = logging.getLogger("airflow_provider_infakt.testing.server")
 
 
 class _Drop(Exception):
@@ -56,27 +70,52 @@ class _Answer(Exception):
         self.response = response
 
 
+class _QuietErrors(logging.Filter):
+    """aiohttp logs requests it cannot parse with a traceback whose text holds the request line, and
+    so perhaps an e-mail address from a query: keep the fact, drop the text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            # a client's fault, answered 400: worth a warning, not an error of the emulator
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = f"Unreadable HTTP request, answered 400 ({type(record.exc_info[1]).__name__})"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def server_logger() -> logging.Logger:
+    """The logger the emulator's HTTP server writes to, with request text kept out of it."""
+    logger = logging.getLogger("airflow_provider_infakt.testing.http")
+    if not any(isinstance(f, _QuietErrors) for f in logger.filters):
+        logger.addFilter(_QuietErrors())
+    return logger
+
+
 class EmulatorApp:
     """Routes and behaviour; :class:`~airflow_provider_infakt.testing.InfaktEmulator` runs it."""
 
-    def __init__(self, account: Account, faults: FaultBook, limiter: RateLimiter) -> None:
+    def __init__(self, account: Account, faults: FaultBook[Fault], limiter: RateLimiter) -> None:
         self.account = account
         self.faults = faults
         self.limiter = limiter
         self.oauth = OAuthVerifier()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
         account.on_delivery.append(self._schedule_payment)
 
     # -- application -------------------------------------------------------------------------
     def build(self) -> web.Application:
         """The aiohttp application."""
-        app = web.Application(client_max_size=1024 * 1024)
+        app = web.Application(client_max_size=MAX_BODY, middlewares=[self._shape_errors])
         r = app.router
         r.add_post("/oauth/access_token", self._api("oauth.access_token", "v2", self.xauth))
         r.add_get("/api/v2/invoices/{name}.{fmt}", self._api("v2", "v2", self.v2_dispatch))
-        r.add_route("*", "/api/v3/invoices.{fmt}", self._api("v3.list", "v3", self.v3_list))
-        r.add_route("*", "/api/v3/invoices/{ref}.{fmt}", self._api("v3.invoice", "v3", self.v3_invoice))
-        r.add_route("*", "/api/v3/invoices/{ref}/{action}.{fmt}", self._api("v3.action", "v3", self.v3_action))
+        for prefix in V3_PREFIXES:
+            r.add_route("*", prefix + "/invoices.{fmt}", self._api("v3.list", "v3", self.v3_list))
+            r.add_route("*", prefix + "/invoices/{ref}.{fmt}", self._api("v3.invoice", "v3", self.v3_invoice))
+            r.add_route("*", prefix + "/invoices/{ref}/{action}.{fmt}", self._api("v3.action", "v3", self.v3_action))
         r.add_get("/app/invoices/{ref}", self._api("web.invoice", None, self.web_invoice))
         r.add_get("/_emulator", self.admin_index)
         r.add_get("/_emulator/", self.admin_index)
@@ -88,6 +127,7 @@ class EmulatorApp:
         r.add_get("/_emulator/invoices/{id}", self.admin_invoice)
         r.add_post("/_emulator/invoices/{id}/paid", self.admin_mark_paid)
         r.add_post("/_emulator/scenarios/pay-after-delivery", self.admin_pay_after)
+        r.add_post("/_emulator/scenarios/deferred-sending", self.admin_deferred_sending)
         r.add_get("/_emulator/faults", self.admin_faults)
         r.add_post("/_emulator/faults", self.admin_add_fault)
         r.add_delete("/_emulator/faults", self.admin_clear_faults)
@@ -99,6 +139,33 @@ class EmulatorApp:
 
     async def _remember_loop(self, _app: web.Application) -> None:
         self._loop = asyncio.get_running_loop()
+
+    # -- every request: errors in the shape of the route -------------------------------------
+    @web.middleware
+    async def _shape_errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Unmatched routes (404, 405), bodies too large (413), refused admin input (400, 422) and,
+        should one ever slip through, an unexpected exception (500): answered in the route's shape."""
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400 or (exc.content_type or "").startswith("application/json"):
+                raise
+            return self._error_for_path(request, exc.status, _http_error_text(exc))
+        except InvalidFields as exc:
+            return _json(422, {"errors": exc.errors})
+        except BadInput as exc:
+            return self._error_for_path(request, 400, str(exc))
+        except Exception as exc:  # the safety net: a bug, but the emulator must keep answering
+            _LOG.error("inFakt emulator: %s in %s %s", type(exc).__name__, request.method, request.path)
+            return self._error_for_path(request, 500, "Internal emulator error.")
+
+    def _error_for_path(self, request: web.Request, status: int, message: str) -> web.Response:
+        path = request.path
+        if path.startswith("/api/v2/"):
+            return self._error(request, "v2", status, message)
+        if path.startswith(("/oauth/", "/app/")):
+            return web.Response(status=status, text=message, content_type="text/plain")
+        return _json(status, {"error": message})
 
     # -- the pipeline every API request goes through -----------------------------------------
     def _api(self, route: str, api_version: str | None, handler: Handler) -> Handler:
@@ -130,7 +197,7 @@ class EmulatorApp:
     async def _serve(
         self, route: str, api_version: str | None, handler: Handler, request: web.Request
     ) -> web.StreamResponse:
-        fault = self.faults.take(route)
+        fault = self.faults.take(route, request.path)
         if fault is not None:
             if fault.latency:
                 await asyncio.sleep(fault.latency)
@@ -139,18 +206,58 @@ class EmulatorApp:
             if fault.redirect_to is not None:
                 return web.Response(status=307, headers={"Location": fault.redirect_to})
             if fault.status is not None:
-                return self._fault_response(fault, route, api_version, request)
+                return self._fault_response(fault, api_version, request)
+        try:
+            # Read the body now: a client that gives up during a processing delay takes its
+            # connection (and the unread body) with it, and the request must still be processed.
+            await request.read()
+        except web.HTTPException as exc:
+            return self._error(request, api_version, exc.status, _http_error_text(exc))
+        except ConnectionError:  # the client gave up (e.g. during latency): nothing to process
+            raise _Drop from None
+        if fault is not None and fault.processing_delay:
+            response = await self._after_shielded(fault.processing_delay, route, api_version, handler, request)
+        else:
+            response = await self._process(route, api_version, handler, request)
+        if fault is not None and fault.answer_delay:
+            await asyncio.sleep(fault.answer_delay)
+        if fault is not None and fault.drop == "after":
+            raise _Drop
+        return response
+
+    async def _after_shielded(
+        self, delay: float, route: str, api_version: str | None, handler: Handler, request: web.Request
+    ) -> web.StreamResponse:
+        """Wait ``delay`` seconds, then process: in a task of its own, so that nothing that happens to
+        the connection meanwhile (the client timing out and closing it) stops the processing."""
+
+        async def later() -> web.StreamResponse:
+            await asyncio.sleep(delay)
+            return await self._process(route, api_version, handler, request)
+
+        task = asyncio.ensure_future(later())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return await asyncio.shield(task)
+
+    async def _process(
+        self, route: str, api_version: str | None, handler: Handler, request: web.Request
+    ) -> web.StreamResponse:
         try:
             if api_version is not None and route != "web.invoice":
                 reason = self.limiter.check(request.remote or "?", request.method)
                 if reason is not None:
                     raise _Answer(self._error(request, api_version, 429, reason))
-            response = await handler(request)
+            return await handler(request)
         except _Answer as answer:
-            response = answer.response
-        if fault is not None and fault.drop == "after":
-            raise _Drop
-        return response
+            return answer.response
+        except BadInput as exc:
+            message = str(exc) + (" See documentation." if request.path.startswith("/api/v2/") else "")
+            return self._error(request, api_version, 400, message)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return self._error(request, api_version, exc.status, _http_error_text(exc))
 
     @staticmethod
     def _route_name(route: str, request: web.Request) -> str:
@@ -161,7 +268,7 @@ class EmulatorApp:
             return "v3." + request.match_info["action"]
         return route
 
-    def _fault_response(self, fault: Fault, route: str, api_version: str | None, request: web.Request) -> web.Response:
+    def _fault_response(self, fault: Fault, api_version: str | None, request: web.Request) -> web.Response:
         assert fault.status is not None
         headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
         if fault.body is not None:
@@ -171,9 +278,11 @@ class EmulatorApp:
         return response
 
     # -- error bodies ------------------------------------------------------------------------
-    def _error(self, request: web.Request, api_version: str, status: int, message: str) -> web.Response:
+    def _error(self, request: web.Request, api_version: str | None, status: int, message: str) -> web.Response:
+        if api_version is None or request.path.startswith("/oauth/"):
+            return web.Response(status=status, text=message, content_type="text/plain")
         if api_version == "v2":
-            fmt = request.match_info.get("fmt", "json")
+            fmt = request.match_info.get("fmt") or request.path.rpartition(".")[2]
             fmt = fmt if fmt in render.CONTENT_TYPES else "json"
             body = render.v2_error(fmt, message, request.raw_path)
             return web.Response(status=status, body=body, headers={"Content-Type": render.CONTENT_TYPES[fmt]})
@@ -182,7 +291,15 @@ class EmulatorApp:
     # -- xAuth ---------------------------------------------------------------------------------
     async def xauth(self, request: web.Request) -> web.Response:
         """``POST /oauth/access_token``: xAuth login answered with a form-encoded token pair."""
-        body = await request.text()
+        raw = await request.read()
+        media = request.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+        if raw and media != "application/x-www-form-urlencoded":
+            raise BadInput("xAuth needs a form body (Content-Type: application/x-www-form-urlencoded).")
+        try:
+            body = raw.decode("ascii")
+        except UnicodeDecodeError:
+            raise BadInput("Request body is not valid UTF-8 form data (percent-encode it).") from None
+        form = inputs.single_values(inputs.form_pairs(raw), where="form body")
         try:
             self.oauth.verify(
                 method="POST",
@@ -191,7 +308,7 @@ class EmulatorApp:
                 body=body,
                 require_token=False,
             )
-            token, secret = self.oauth.xauth_exchange(dict(urllib.parse.parse_qsl(body)))
+            token, secret = self.oauth.xauth_exchange(form)
         except OAuthRejected as exc:
             return web.Response(status=401, text=str(exc), content_type="text/plain")
         payload = urllib.parse.urlencode({"oauth_token": token, "oauth_token_secret": secret})
@@ -207,21 +324,22 @@ class EmulatorApp:
             self.oauth.verify(method=request.method, url=_absolute_url(request), headers=request.headers)
         except OAuthRejected as exc:
             return self._error(request, "v2", 401, f"{exc} See documentation.")
+        query = inputs.single_values(inputs.query_pairs(request.rel_url.raw_query_string), where="query string")
         route = self._route_name("v2", request)
         if route == "v2.deliver":
-            return self.v2_deliver(request, fmt)
+            return self.v2_deliver(request, fmt, query)
         if route == "v2.list":
-            return self.v2_list(request, fmt)
+            return self.v2_list(request, fmt, query)
         name = request.match_info["name"]
-        invoice = self.account.find(name) if name.isdigit() else None
+        ref = inputs.invoice_ref(name, allow_uuid=False)
+        invoice = self.account.find(ref) if ref is not None else None
         if invoice is None:
             return self._error(request, "v2", 404, f"Invoice not found (id={name}). See documentation.")
         body = render.v2_body(fmt, "invoice", invoice.v2(self.account.client_of(invoice)))
         return web.Response(body=body, headers={"Content-Type": render.CONTENT_TYPES[fmt]})
 
-    def v2_deliver(self, request: web.Request, fmt: str) -> web.Response:
+    def v2_deliver(self, request: web.Request, fmt: str, query: dict[str, str]) -> web.Response:
         """The seed's call: ``GET /api/v2/invoices/deliver.{fmt}?type=&doc_type=&id=[&recipient=]``."""
-        query = request.query
         missing = [p for p in ("id", "type", "doc_type") if not query.get(p)]
         if missing:
             return self._error(
@@ -230,17 +348,18 @@ class EmulatorApp:
         outside = [p for p, allowed in (("type", DELIVERY_TYPES), ("doc_type", DOC_TYPES)) if query[p] not in allowed]
         if outside:
             return self._error(request, "v2", 400, render.value_not_in_set(outside))
-        if not query["id"].isdigit():
+        if not inputs.looks_like_a_number(query["id"]):
             return self._error(request, "v2", 400, "Parameter's value is not a number (id). See documentation.")
         recipient = query.get("recipient")
-        if recipient is not None and not _EMAIL.match(recipient):
+        if recipient is not None and not inputs.is_email(recipient):
             return self._error(
                 request,
                 "v2",
                 400,
                 "Parameter's value is not an e-mail address (recipient). See documentation.",
             )
-        invoice = self.account.find(int(query["id"]))
+        ref = inputs.invoice_ref(query["id"], allow_uuid=False)
+        invoice = self.account.find(ref) if ref is not None else None
         if invoice is None:
             return self._error(request, "v2", 404, f"Invoice not found (id={query['id']}). See documentation.")
         try:
@@ -258,17 +377,16 @@ class EmulatorApp:
         body = render.v2_body(fmt, "invoice", {"invoice_id": invoice.id})
         return web.Response(body=body, headers={"Content-Type": render.CONTENT_TYPES[fmt]})
 
-    def v2_list(self, request: web.Request, fmt: str) -> web.Response:
+    def v2_list(self, request: web.Request, fmt: str, query: dict[str, str]) -> web.Response:
         """``GET /api/v2/invoices/list.{fmt}?page=&per_page=&status=`` (status in Polish)."""
-        try:
-            page = int(request.query.get("page", "1"))
-            per_page = int(request.query.get("per_page", "25"))
-        except ValueError:
+        numbers = {name: query.get(name, default) for name, default in (("page", "1"), ("per_page", "25"))}
+        if not all(inputs.looks_like_a_number(v) and len(v) <= 9 for v in numbers.values()):
             return self._error(request, "v2", 400, "Parameter's value is not a number (page, per_page).")
+        page, per_page = int(numbers["page"]), int(numbers["per_page"])
         if page < 1 or not 1 <= per_page <= 100:
             return self._error(request, "v2", 400, "page must be >= 1 and per_page between 1 and 100.")
         rows = self.account.snapshot()
-        status = request.query.get("status")
+        status = query.get("status")
         if status is not None:
             if status not in V2_STATUS_REVERSE:
                 return self._error(request, "v2", 400, render.value_not_in_set(["status"]))
@@ -287,7 +405,8 @@ class EmulatorApp:
     def _v3_guard(self, request: web.Request, *, write: bool) -> None:
         if request.match_info["fmt"] != "json":
             raise _Answer(_json(406, {"error": "Not acceptable: API v3 answers in JSON only (.json)."}))
-        scopes = API_KEYS.get(request.headers.get("X-inFakt-ApiKey", ""))
+        keys = request.headers.getall("X-inFakt-ApiKey", [])
+        scopes = API_KEYS.get(keys[0]) if len(keys) == 1 else None
         if scopes is None:
             raise _Answer(_json(401, {"error": "Unauthorized: missing or invalid X-inFakt-ApiKey header."}))
         needed = "api:invoices:write" if write else "api:invoices:read"
@@ -300,27 +419,63 @@ class EmulatorApp:
             raise _Answer(_json(404, {"error": "Invoice not found."}))
         return invoice
 
+    async def _v3_params(self, request: web.Request) -> dict[str, Any]:
+        """Parameters from the query string and the body together, as Rails merges them: inFakt's
+        clients put ``print_type`` in either. A name given twice, or in both with different values,
+        is refused."""
+        params: dict[str, Any] = dict(
+            inputs.single_values(inputs.query_pairs(request.rel_url.raw_query_string), where="query string")
+        )
+        raw = await request.read()
+        kind = inputs.body_kind(request.headers.get("Content-Type", ""), bool(raw.strip()))
+        body: dict[str, Any] = {}
+        if kind == "json":
+            body = inputs.json_object(raw)
+        elif kind == "form":
+            body = dict(inputs.single_values(inputs.form_pairs(raw), where="form body"))
+        for name, value in body.items():
+            if name in params and params[name] != value:
+                raise BadInput(f"Parameter {name!r} is given both in the query string and in the body.")
+            params[name] = value
+        return params
+
     async def v3_list(self, request: web.Request) -> web.Response:
-        """``GET /api/v3/invoices.json?offset=&limit=&q[field_pred]=&order=``."""
+        """``GET /api/v3/invoices.json?offset=&limit=&q[field_pred]=&order=``; the filters may also
+        come as a JSON body ``{"q": {"field_pred": value}}``, as inFakt's documentation shows."""
         if request.method != "GET":
             return _json(405, {"error": "Method not allowed."})
         self._v3_guard(request, write=False)
-        query = request.query
-        try:
-            offset = int(query.get("offset", "0"))
-            limit = int(query.get("limit", "10"))
-        except ValueError:
+        query = await self._v3_params(request)
+        nested = query.pop("q", None)
+        if nested is not None:
+            if not isinstance(nested, dict):
+                raise BadInput('"q" must be an object of filters, e.g. {"q": {"status_eq": "sent"}}.')
+            for key, value in nested.items():
+                name = f"q[{key}]"
+                text = ("true" if value else "false") if isinstance(value, bool) else value
+                if name in query or not isinstance(text, str | int) or isinstance(text, bool):
+                    raise BadInput(f"Filter {key!r} is given twice or is not a string, number or boolean.")
+                query[name] = str(text)
+        for name, value in list(query.items()):
+            if inputs.is_whole(value):
+                query[name] = str(value)
+            elif not isinstance(value, str):
+                raise BadInput(f"List parameter {name!r} must be a string or a whole number.")
+        numbers = {name: query.get(name, default) for name, default in (("offset", "0"), ("limit", "10"))}
+        if not all(inputs.looks_like_a_number(str(v)) and len(str(v)) <= 9 for v in numbers.values()):
             return _json(400, {"error": "offset and limit must be integers."})
-        if offset < 0 or not 1 <= limit <= 100:
+        offset, limit = int(numbers["offset"]), int(numbers["limit"])
+        if not 1 <= limit <= 100:
             return _json(400, {"error": "offset must be >= 0 and limit between 1 and 100."})
         entities = [i.v3(c) for i, c in self.account.snapshot()]
         for key, value in query.items():
             if not key.startswith("q["):
                 continue
-            match = _V3_FILTER.match(key)
-            if match is None or match["field"] not in _V3_FIELDS:
+            filtered = _v3_filter(key)
+            if filtered is None:
                 return _json(400, {"error": f"Unknown filter {key}. Fields: {', '.join(_V3_FIELDS)}."})
-            entities = [e for e in entities if _v3_matches(e.get(match["field"]), match["pred"], value)]
+            field, predicate = filtered
+            entities = [e for e in entities if _v3_matches(e.get(field), predicate, value)]
         if "order" in query:
             field, _, direction = query["order"].partition(" ")
             if field not in _V3_FIELDS or direction not in ("", "asc", "desc"):
@@ -328,10 +483,10 @@ class EmulatorApp:
             entities.sort(key=lambda e: (e[field] is None, e[field]), reverse=direction == "desc")
         page = entities[offset : offset + limit]
         base = _absolute_url(request).partition("?")[0]
+        link_params = [(k, v) for k, v in query.items() if k not in ("offset", "limit")]
 
         def link(at: int) -> str:
-            rest = [(k, v) for k, v in query.items() if k not in ("offset", "limit")]
-            return base + "?" + urllib.parse.urlencode([("offset", at), ("limit", limit), *rest])
+            return base + "?" + urllib.parse.urlencode([("offset", at), ("limit", limit), *link_params])
 
         metainfo = {
             "count": len(page),
@@ -358,36 +513,38 @@ class EmulatorApp:
             return _json(405, {"error": "Method not allowed."})
         self._v3_guard(request, write=True)
         invoice = self._v3_invoice_or_404(request)
-        raw = await request.read()
-        try:
-            payload = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            return _json(400, {"error": "Request body is not valid JSON."})
-        if not isinstance(payload, dict):
-            return _json(400, {"error": "Request body must be a JSON object."})
+        params = await self._v3_params(request)
         if action == "paid":
-            paid_date = payload.get("paid_date")
-            if paid_date is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(paid_date)):
+            paid_date = params.get("paid_date")
+            if paid_date is not None and not _is_date(paid_date):
                 return _json(422, {"errors": {"paid_date": ["must be a date (YYYY-MM-DD)"]}})
             self.account.mark_paid(invoice.id, paid_date)
             return web.Response(status=204)
-        errors = _v3_delivery_errors(payload, email=action == "deliver_via_email")
+        errors = _v3_delivery_errors(params)
         if errors:
             return _json(422, {"errors": errors})
-        print_type = str(payload.get("print_type") or "original")
+        print_type = params.get("print_type") or "original"
+        delivery: dict[str, Any] = {
+            "type": "mail" if action == "deliver_via_email" else "post",
+            "doc_type": PRINT_TYPE_TO_DOC_TYPE.get(print_type, print_type),
+            "recipient": params.get("recipient"),
+            "api_version": "v3",
+            "email_window": self._email_window(),
+        }
         try:
-            self.account.deliver(
-                invoice,
-                type="mail" if action == "deliver_via_email" else "post",
-                doc_type=PRINT_TYPE_TO_DOC_TYPE.get(print_type, print_type),
-                recipient=payload.get("recipient"),
-                api_version="v3",
-                email_window=self._email_window(),
-            )
+            delay = self.account.send_delay
+            if delay is None:
+                self.account.deliver(invoice, **delivery)
+            else:
+                self._send_later(self.account.accept(invoice, delay=delay, **delivery), delay)
         except PreconditionFailed as exc:
             status = {"no_address": 422, "no_postal_package": 402, "email_limit": 429}[exc.kind]
             return _json(status, {"error": exc.message})
         return web.Response(status=202)
+
+    def _send_later(self, pending: PendingDelivery, delay: float) -> None:
+        """inFakt's 202: the delivery was accepted; it is carried out ``delay`` seconds from now."""
+        asyncio.get_running_loop().call_later(delay, self.account.complete, pending)
 
     # -- web page for the "inFakt invoice" extra link ---------------------------------------
     async def web_invoice(self, request: web.Request) -> web.Response:
@@ -407,27 +564,34 @@ class EmulatorApp:
         return web.Response(text=page, content_type="text/html")
 
     # -- admin ---------------------------------------------------------------------------------
-    async def admin_index(self, _request: web.Request) -> web.Response:
+    async def admin_index(self, request: web.Request) -> web.Response:
         """List the admin routes."""
         routes = sorted(
             {
                 f"{r.method} {r.resource.canonical}"
-                for r in _request.app.router.routes()
+                for r in request.app.router.routes()
                 if r.resource is not None and r.resource.canonical.startswith("/_emulator")
             }
         )
         return _json(200, {"routes": routes})
 
     async def admin_deliveries(self, _request: web.Request) -> web.Response:
-        """Every delivery recorded, oldest first."""
-        return _json(200, {"deliveries": [d.as_dict() for d in self.account.copy_deliveries()]})
+        """Every delivery recorded, oldest first, and those accepted but not carried out yet."""
+        return _json(
+            200,
+            {
+                "deliveries": [d.as_dict() for d in self.account.copy_deliveries()],
+                "pending": [p.as_dict() for p in self.account.copy_pending()],
+            },
+        )
 
     async def admin_requests(self, _request: web.Request) -> web.Response:
         """Every API request received, oldest first."""
         return _json(200, {"requests": [r.as_dict() for r in self.account.copy_requests()]})
 
-    async def admin_reset(self, _request: web.Request) -> web.Response:
-        """Reseed the account, disarm faults, switch limits off."""
+    async def admin_reset(self, request: web.Request) -> web.Response:
+        """Reseed the account, disarm faults, forget rate-limit counts."""
+        await _no_fields(request)
         self.reset()
         return _json(200, {"reset": True})
 
@@ -441,39 +605,56 @@ class EmulatorApp:
         """All invoices as v3 shows them, plus the client's e-mail address (admin only)."""
         return _json(200, {"invoices": [_admin_invoice(i, c) for i, c in self.account.snapshot()]})
 
+    def _admin_invoice_or_error(self, request: web.Request) -> Invoice:
+        text = request.match_info["id"]
+        ref = inputs.invoice_ref(text)
+        invoice = self.account.find(ref) if ref is not None else None
+        if invoice is not None:
+            return invoice
+        if ref is None and not inputs.looks_like_a_number(text):
+            raise BadInput(f"Invoice id must be a number or a uuid, not {text[:60]!r}.")
+        raise _Answer(_json(404, {"error": "Invoice not found."}))
+
     async def admin_invoice(self, request: web.Request) -> web.Response:
         """One invoice, as in :meth:`admin_invoices`."""
-        invoice = self.account.find(request.match_info["id"])
-        if invoice is None:
-            return _json(404, {"error": "Invoice not found."})
+        try:
+            invoice = self._admin_invoice_or_error(request)
+        except _Answer as answer:
+            return answer.response
         return _json(200, _admin_invoice(invoice, self.account.client_of(invoice)))
 
     async def admin_create_invoice(self, request: web.Request) -> web.Response:
-        """Create an invoice from JSON (fields as :meth:`Account.create_invoice`)."""
-        payload = await _json_body(request)
-        allowed = {"client_email", "client_name", "status", "number", "gross_price"}
-        unknown = set(payload) - allowed
-        if unknown:
-            return _json(400, {"error": f"Unknown fields {sorted(unknown)}; allowed: {sorted(allowed)}."})
-        if payload.get("status", "draft") not in STATUSES:
-            return _json(400, {"error": f"status must be one of {', '.join(STATUSES)}."})
+        """Create an invoice from JSON (fields as :meth:`Account.create_invoice`); field values an
+        invoice cannot have are answered 422 ``{"errors": {field: [...]}}``, as v3 answers them."""
+        payload = inputs.json_object(await request.read())
+        inputs.unknown_fields(payload, ("client_email", "client_name", "status", "number", "gross_price"))
+        errors = invoice_field_errors(payload)
+        if errors:
+            raise InvalidFields(errors)
         invoice = self.account.create_invoice(**payload)
         return _json(201, _admin_invoice(invoice, self.account.client_of(invoice)))
 
     async def admin_mark_paid(self, request: web.Request) -> web.Response:
         """Mark an invoice paid."""
-        invoice = self.account.find(request.match_info["id"])
-        if invoice is None:
-            return _json(404, {"error": "Invoice not found."})
+        await _no_fields(request)
+        try:
+            invoice = self._admin_invoice_or_error(request)
+        except _Answer as answer:
+            return answer.response
         self.account.mark_paid(invoice.id)
         return _json(200, _admin_invoice(invoice, self.account.client_of(invoice)))
 
     async def admin_pay_after(self, request: web.Request) -> web.Response:
         """Scenario: ``{"seconds": N}`` marks each delivered invoice paid N seconds later; null stops it."""
-        seconds = (await _json_body(request)).get("seconds")
-        if seconds is not None and (not isinstance(seconds, int | float) or seconds < 0):
-            return _json(400, {"error": "seconds must be a non-negative number or null."})
+        seconds = _scenario_seconds(inputs.json_object(await request.read()))
         self.account.pay_after_delivery = seconds
+        return _json(200, {"seconds": seconds})
+
+    async def admin_deferred_sending(self, request: web.Request) -> web.Response:
+        """Scenario: ``{"seconds": N}``: v3 deliveries are accepted (202) at once and carried out N
+        seconds later (recorded, invoice ``sent``); null sends at once again."""
+        seconds = _scenario_seconds(inputs.json_object(await request.read()))
+        self.account.send_delay = seconds
         return _json(200, {"seconds": seconds})
 
     async def admin_faults(self, _request: web.Request) -> web.Response:
@@ -482,21 +663,31 @@ class EmulatorApp:
 
     async def admin_add_fault(self, request: web.Request) -> web.Response:
         """Arm a fault: JSON with the fields of :class:`~.faults.Fault`."""
-        payload = await _json_body(request)
-        allowed = {"route", "status", "times", "latency", "retry_after", "drop", "redirect_to", "body"}
-        unknown = set(payload) - allowed
-        if unknown or "route" not in payload:
-            return _json(400, {"error": f"A fault needs route; allowed fields: {sorted(allowed)}."})
-        if payload.get("retry_after") is not None:
-            payload["retry_after"] = str(payload["retry_after"])
+        payload = inputs.json_object(await request.read())
+        allowed = (
+            "route",
+            "status",
+            "times",
+            "latency",
+            "retry_after",
+            "drop",
+            "redirect_to",
+            "body",
+            "processing_delay",
+            "answer_delay",
+        )
+        inputs.unknown_fields(payload, allowed)
+        if "route" not in payload:
+            raise BadInput(f"A fault needs route; allowed fields: {sorted(allowed)}.")
         try:
-            fault = self.faults.add(Fault(**payload))
+            fault = Fault(**payload)
         except (TypeError, ValueError) as exc:
-            return _json(400, {"error": str(exc)})
-        return _json(201, fault.as_dict())
+            raise BadInput(str(exc)) from None
+        return _json(201, self.faults.add(fault).as_dict())
 
-    async def admin_clear_faults(self, _request: web.Request) -> web.Response:
+    async def admin_clear_faults(self, request: web.Request) -> web.Response:
         """Disarm every fault."""
+        await _no_fields(request)
         self.faults.clear()
         return _json(200, {"faults": []})
 
@@ -515,21 +706,30 @@ class EmulatorApp:
         }
 
     async def admin_set_limits(self, request: web.Request) -> web.Response:
-        """Switch limits: JSON ``{"enabled"?: bool, "time_scale"?: number}``."""
-        payload = await _json_body(request)
-        try:
-            self.limiter.configure(enabled=payload.get("enabled"), time_scale=payload.get("time_scale"))
-        except ValueError as exc:
-            return _json(400, {"error": str(exc)})
+        """Switch limits: JSON ``{"enabled"?: bool, "time_scale"?: positive number}``."""
+        payload = inputs.json_object(await request.read())
+        inputs.unknown_fields(payload, ("enabled", "time_scale"))
+        enabled = payload.get("enabled")
+        if enabled is not None and not isinstance(enabled, bool):
+            raise BadInput(f"enabled must be true or false, not {enabled!r}.")
+        time_scale = payload.get("time_scale")
+        if time_scale is not None and (not inputs.is_number(time_scale) or not 0 < time_scale <= 1e6):
+            raise BadInput(f"time_scale must be a positive number (at most 1000000), not {time_scale!r}.")
+        self.limiter.configure(enabled=enabled, time_scale=time_scale)
         return _json(200, self.limits_state())
 
     async def admin_account(self, request: web.Request) -> web.Response:
         """Account settings: JSON ``{"postal_package"?: bool, "emails_per_day"?: int}``."""
-        payload = await _json_body(request)
-        if "postal_package" in payload:
-            self.account.postal_package = bool(payload["postal_package"])
-        if "emails_per_day" in payload:
-            self.account.email_daily_limit = int(payload["emails_per_day"])
+        payload = inputs.json_object(await request.read())
+        inputs.unknown_fields(payload, ("postal_package", "emails_per_day"))
+        postal_package = payload.get("postal_package", self.account.postal_package)
+        if not isinstance(postal_package, bool):
+            raise BadInput(f"postal_package must be true or false, not {postal_package!r}.")
+        emails = payload.get("emails_per_day", self.account.email_daily_limit)
+        if not inputs.is_whole(emails) or not 0 <= emails <= 10**9:
+            raise BadInput(f"emails_per_day must be a whole number from 0 to 1000000000, not {emails!r}.")
+        self.account.postal_package = postal_package
+        self.account.email_daily_limit = emails
         return _json(
             200,
             {"postal_package": self.account.postal_package, "emails_per_day": self.account.email_daily_limit},
@@ -539,13 +739,18 @@ class EmulatorApp:
     def _email_window(self) -> float | None:
         return 86400.0 / self.limiter.time_scale if self.limiter.enabled else None
 
-    def _schedule_payment(self, record: Any) -> None:
+    def _schedule_payment(self, record: DeliveryRecord) -> None:
         seconds = self.account.pay_after_delivery
         if seconds is None or self._loop is None:
             return
         loop = self._loop
-        invoice_id = record.invoice_id
-        loop.call_soon_threadsafe(lambda: loop.call_later(seconds, self.account.mark_paid, invoice_id))
+        invoice_id, generation = record.invoice_id, self.account.generation
+        loop.call_soon_threadsafe(lambda: loop.call_later(seconds, self._pay, invoice_id, generation))
+
+    def _pay(self, invoice_id: int, generation: int) -> None:
+        # not if the account was reset meanwhile: invoice 1 of the new account is another invoice
+        if self.account.generation == generation and self.account.find(invoice_id) is not None:
+            self.account.mark_paid(invoice_id)
 
 
 def _json(status: int, value: Any) -> web.Response:
@@ -556,20 +761,26 @@ def _json(status: int, value: Any) -> web.Response:
     )
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    try:
-        payload = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        raise _AdminError("Request body is not valid JSON.") from None
-    if not isinstance(payload, dict):
-        raise _AdminError("Request body must be a JSON object.")
-    return payload
+def _http_error_text(exc: web.HTTPException) -> str:
+    if exc.status == 413:
+        return f"Request body too large (at most {MAX_BODY} bytes)."
+    if exc.status == 405:
+        return "Method not allowed."
+    if exc.status == 404:
+        return "Not found: no such route."
+    return exc.reason
 
 
-class _AdminError(web.HTTPBadRequest):
-    def __init__(self, message: str) -> None:
-        super().__init__(body=render.json_document({"error": message}), content_type="application/json")
+async def _no_fields(request: web.Request) -> None:
+    """Admin routes that take no input refuse any: an option that does nothing must not pass silently."""
+    inputs.unknown_fields(inputs.json_object(await request.read()), ())
+
+
+def _scenario_seconds(payload: dict[str, Any]) -> float | None:
+    inputs.unknown_fields(payload, ("seconds",))
+    if "seconds" not in payload:
+        raise BadInput('seconds is required: {"seconds": N}, or {"seconds": null} to stop.')
+    return inputs.seconds("seconds", payload["seconds"], allow_none=True)
 
 
 def _peer(request: web.Request) -> str:
@@ -585,23 +796,49 @@ def _admin_invoice(invoice: Invoice, client: Any) -> dict[str, Any]:
     return {**invoice.v3(client), "internal_status": invoice.status, "client_email": client.email}
 
 
-def _v3_delivery_errors(payload: dict[str, Any], *, email: bool) -> dict[str, list[str]]:
+def _is_date(value: object) -> bool:
+    if not isinstance(value, str) or len(value) != 10:
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _v3_delivery_errors(params: dict[str, Any]) -> dict[str, list[str]]:
+    """Field errors of a v3 delivery, in v3's ``{"errors": ...}`` shape. Every field is optional
+    (``print_type`` defaults to the original, as inFakt's documentation shows); fields inFakt does
+    not know are ignored, as inFakt ignores them."""
     errors: dict[str, list[str]] = {}
-    print_type = payload.get("print_type")
-    if email and print_type is None:
-        errors["print_type"] = ["can't be blank"]
-    elif print_type is not None and print_type not in PRINT_TYPES:
+    print_type = params.get("print_type")
+    if print_type is not None and print_type not in PRINT_TYPES:
         errors["print_type"] = [f"is not included in the list ({', '.join(PRINT_TYPES)})"]
-    locale = payload.get("locale")
+    locale = params.get("locale")
     if locale is not None and locale not in LOCALES:
         errors["locale"] = [f"is not included in the list ({', '.join(LOCALES)})"]
-    recipient = payload.get("recipient")
-    if recipient is not None and (not isinstance(recipient, str) or not _EMAIL.match(recipient)):
+    recipient = params.get("recipient")
+    if recipient is not None and not inputs.is_email(recipient):
         errors["recipient"] = ["is not an e-mail address"]
-    send_copy = payload.get("send_copy")
-    if send_copy is not None and not isinstance(send_copy, bool):
-        errors["send_copy"] = ["must be true or false"]
+    send_copy = params.get("send_copy")
+    if send_copy is not None:
+        try:
+            inputs.boolean("send_copy", send_copy)
+        except BadInput:
+            errors["send_copy"] = ["must be true or false"]
     return errors
+
+
+def _v3_filter(key: str) -> tuple[str, str] | None:
+    """``q[gross_price_lteq]`` -> ``("gross_price", "lteq")``; ``None`` for an unknown filter."""
+    if not (key.startswith("q[") and key.endswith("]")):
+        return None
+    inner = key[2:-1]
+    for predicate in sorted(_V3_PREDICATES, key=len, reverse=True):
+        field = inner.removesuffix("_" + predicate)
+        if field != inner and field in _V3_FIELDS:
+            return field, predicate
+    return None
 
 
 def _v3_matches(actual: Any, predicate: str, expected: str) -> bool:
@@ -614,10 +851,9 @@ def _v3_matches(actual: Any, predicate: str, expected: str) -> bool:
     left: Any = actual
     right: Any = expected
     if isinstance(actual, int):
-        try:
-            right = int(expected)
-        except ValueError:
+        if not inputs.looks_like_a_number(expected.removeprefix("-")) or len(expected) > 19:
             return False
+        right = int(expected)
     if predicate == "eq":
         return bool(left == right)
     ops = {"lt": left < right, "gt": left > right, "lteq": left <= right, "gteq": left >= right}
