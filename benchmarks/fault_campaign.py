@@ -141,6 +141,7 @@ KINDS: dict[str, tuple[Setup, tuple[str, ...]]] = {
     "deeply nested body": (_proxy("deep_json"), APIS),
     "dropped by a proxy after forwarding": (_proxy("drop_after"), APIS),
     "answer delayed beyond client timeout": (_proxy("delay", delay=PROCESSING_DELAY), APIS),
+    "v2 GET resent by a proxy (replay)": (_proxy("replay"), ("v2-json", "v2-xml")),
     "payment between tries (cut before)": (_pay_between("before"), APIS),
     "payment between tries (cut after)": (_pay_between("after"), APIS),
     "manual sending between tries": (_manual_send_between, APIS),

@@ -825,6 +825,12 @@ def _api_error(request: Request, status: int, headers: Mapping[str, str], body: 
     return cls(status, message, request_echo=echo, errors=errors, retry_after=retry_after, route=request.route)
 
 
+def _is_replay(message: str | None) -> bool:
+    """Whether an OAuth 1.0a refusal says the request's nonce was seen before: a replay of it, not a
+    refusal of what it asks for."""
+    return message is not None and "nonce" in message.lower()
+
+
 def _deliver_error(request: Request, status: int, headers: Mapping[str, str], body: bytes, now: float) -> InfaktError:
     """The exception for a deliver's answer that is not a success: "not done" only for 429 and for
     inFakt's own error body with a status of :data:`REFUSED_STATUSES`; an unknown outcome otherwise."""
@@ -844,6 +850,14 @@ def _deliver_error(request: Request, status: int, headers: Mapping[str, str], bo
             message, echo, errors = _error_fields(doc)
     seen = _describe_body(headers, body)
     if status in REFUSED_STATUSES:
+        if own and status == 401 and _is_replay(message):
+            return InfaktUnknownOutcome(
+                f"HTTP 401 but inFakt says the request's OAuth nonce was used already ({redact_text(message or '')}): "
+                "a copy of this very request reached it before (a proxy may resend a GET), and that copy may "
+                "have been delivered, so this answer proves nothing",
+                route=request.route,
+                status=status,
+            )
         if own:
             cls = error_class_for_status(status)
             retry_after = parse_retry_after(header_value(headers, "Retry-After"), now)

@@ -49,6 +49,7 @@ PROXY_FAULT_KINDS = (
     "drop_after",  # forward, then close the connection without answering
     "drop_before",  # close the connection without forwarding
     "delay",  # forward, wait ``delay`` seconds, then pass the answer on
+    "replay",  # forward twice (as a proxy retrying a GET on its next upstream), answer with the second
 )
 #: Default size of an ``oversize`` body: one byte over 10 MiB.
 OVERSIZE_BYTES = 10 * 1024 * 1024 + 1
@@ -270,6 +271,10 @@ class FaultProxy(BackgroundServer):
             timeout=aiohttp.ClientTimeout(total=self._timeout),
             trust_env=False,
         )
+        # aiohttp resends an idempotent request once when the server drops the connection before
+        # answering (a v2 deliver is a GET); the proxy must forward each request exactly once unless a
+        # ``replay`` fault says otherwise. aiohttp has no public switch for it (3.14).
+        self._session._retry_connection = False
         app = web.Application(client_max_size=MAX_REQUEST_BODY)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         return app
@@ -295,6 +300,11 @@ class FaultProxy(BackgroundServer):
             raise asyncio.CancelledError
         try:
             upstream = await self._forward(request, body)
+            if kind == "replay":
+                self._record(
+                    request, route, forwarded=True, upstream_status=upstream.status, fault=kind, client_status=None
+                )
+                upstream = await self._forward(request, body)
         except Exception as exc:  # the upstream could not be reached or did not answer in time
             status = 504 if isinstance(exc, asyncio.TimeoutError) else 502
             self._record(request, route, forwarded=True, upstream_status=None, fault=kind, client_status=status)
@@ -335,7 +345,7 @@ class FaultProxy(BackgroundServer):
         from aiohttp import web
 
         kind = fault.kind if fault is not None else "delay"
-        if fault is None or kind == "delay":
+        if fault is None or kind in ("delay", "replay"):
             return _passthrough(upstream)
         if kind == "gateway":
             assert fault.status is not None

@@ -285,3 +285,27 @@ def test_localhost_and_ipv6_loopback_are_loopback(infakt_emulator):
         assert proxy.url.startswith("http://localhost:")
         assert v3(connection_for(proxy.url), "GET", "/invoices/1.json").status_code == 200
     assert FaultProxy("http://[::1]:8080").upstream == "http://[::1]:8080"
+
+
+def test_a_drop_after_processing_upstream_is_forwarded_once(infakt_emulator):
+    """The proxy's own HTTP client must not resend an idempotent request when the upstream drops it."""
+    import requests
+
+    with FaultProxy(infakt_emulator.url) as proxy:
+        session = requests.Session()
+        session.get(f"{proxy.url}/api/v3/invoices/1.json", headers={"X-inFakt-ApiKey": "demo-api-key"})
+        infakt_emulator.fault("v3.invoice", drop="after")
+        status = session.get(f"{proxy.url}/api/v3/invoices/1.json", headers={"X-inFakt-ApiKey": "demo-api-key"})
+        assert status.status_code == 502
+        assert [r.status for r in infakt_emulator.requests] == [200, None]
+
+
+def test_replay_forwards_twice_and_answers_with_the_second(infakt_emulator):
+    import requests
+
+    with FaultProxy(infakt_emulator.url) as proxy:
+        proxy.fault("v3.invoice", kind="replay")
+        answer = requests.get(f"{proxy.url}/api/v3/invoices/1.json", headers={"X-inFakt-ApiKey": "demo-api-key"})
+        assert answer.status_code == 200
+        assert [r.route for r in infakt_emulator.requests] == ["v3.invoice", "v3.invoice"]
+        assert [r.fault for r in proxy.records] == ["replay", "replay"]
