@@ -3,7 +3,6 @@ no exception, attribute or log line built from them may show it unmasked."""
 
 from __future__ import annotations
 
-import json
 import logging
 import pickle  # exceptions must survive the trip between Airflow processes
 
