@@ -30,6 +30,17 @@ def with_ledger_asset(inlets: Any) -> list[Any]:
     return items
 
 
+def _window_seconds(value: object) -> float | None:
+    """``in_flight_window`` in seconds, or None when it is not 0 to 86400 seconds (a number or a timedelta)."""
+    if isinstance(value, dt.timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        return None
+    return seconds if 0 <= seconds <= 86400 else None  # also refuses nan
+
+
 NO_LEDGER_WARNING = (
     "This Airflow has no asset state store (it arrived in Airflow 3.3), so there is no delivery ledger "
     "and a retry cannot know what an earlier try did. Guarantee here: each try sends at most once, and a "
@@ -192,6 +203,11 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
                 f"on_unknown_outcome={self.on_unknown_outcome!r} is not one of "
                 f"{', '.join(repr(v) for v in ON_UNKNOWN_OUTCOME)}"
             )
+        if _window_seconds(self.in_flight_window) is None:
+            raise AirflowFailException(
+                f"Nothing was sent: in_flight_window={self.in_flight_window!r} is not a number of seconds from 0 "
+                "to 86400 or a timedelta in that range"
+            )
         hook = InfaktHook(infakt_conn_id=self.infakt_conn_id)
         try:
             invoice_ref = self._validate(hook)
@@ -336,8 +352,9 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
 
     @property
     def _window(self) -> float:
-        window = self.in_flight_window
-        return window.total_seconds() if isinstance(window, dt.timedelta) else float(window)
+        seconds = _window_seconds(self.in_flight_window)
+        assert seconds is not None  # checked in execute
+        return seconds
 
     def _earlier_attempt_delivered(self, hook: InfaktHook, entry: LedgerEntry) -> bool:
         """Resolve an earlier attempt's unknown outcome: True if it delivered, False to send now."""
