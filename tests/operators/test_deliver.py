@@ -246,7 +246,7 @@ def test_link_reads_only_xcom(monkeypatch):
 
 @pytest.mark.parametrize("window", ["5", -1, float("nan"), float("inf"), True, None, dt.timedelta(days=2)])
 def test_bad_in_flight_window_fails_before_any_request(infakt_emulator, conn, window):
-    with pytest.raises(AirflowFailException, match="in_flight_window=.* is not a number of seconds"):
+    with pytest.raises(AirflowFailException, match=r"in_flight_window=.* is not a number of seconds"):
         op(invoice_id=1, in_flight_window=window).execute(context(DictStore()))
     assert infakt_emulator.requests == []
 
