@@ -339,15 +339,22 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
             ) from None
 
     def _write_ledger(self, write: Any, *args: Any) -> Any:
+        """Call a ledger write; when it fails, fail the try with what is known about the delivery."""
         from airflow_provider_infakt._compat import AirflowException
 
         try:
             return write(*args)
         except Exception as exc:
+            what = {
+                "mark_sending": "Nothing was sent",
+                "forget": "Nothing was sent (inFakt refused it)",
+                "mark_sent": f"Invoice {getattr(write, '__self__', self).invoice_id} was delivered, but that could not "
+                "be recorded",
+            }.get(getattr(write, "__name__", ""), "The delivery's outcome could not be recorded")
             raise AirflowException(
-                f"The delivery ledger could not be written ({type(exc).__name__}: {str(exc)[:200]}). Is the "
-                f"asset {LEDGER_ASSET_NAME!r} registered (the task declares it as an inlet)? A retry will "
-                "find out what happened before sending anything."
+                f"{what}: the delivery ledger could not be written ({type(exc).__name__}: {str(exc)[:200]}). "
+                f"Is the asset {LEDGER_ASSET_NAME!r} registered (every delivery task declares it as an "
+                "inlet)? A retry reads the ledger and the invoice before it sends anything."
             ) from None
 
     @property

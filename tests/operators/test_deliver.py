@@ -289,3 +289,36 @@ def test_a_record_from_another_map_index_is_honoured(infakt_emulator, conn):
     assert op(invoice_id=2).execute(context(store, map_index=3)) == 2
     assert len(infakt_emulator.deliveries) == 1
     assert (store.only().map_index, store.only().writer) == (0, "try 1 of map index 0")
+
+
+class BrokenStore(DictStore):
+    """A store whose writes fail from the ``fail_from``-th on (a lost connection to Airflow's API)."""
+
+    def __init__(self, fail_from: int) -> None:
+        super().__init__()
+        self.writes = 0
+        self.fail_from = fail_from
+
+    def set(self, key: str, value: Any) -> None:
+        self.writes += 1
+        if self.writes >= self.fail_from:
+            raise RuntimeError("the API server is gone")
+        super().set(key, value)
+
+
+def test_a_ledger_that_cannot_record_sending_stops_before_sending(infakt_emulator, conn):
+    with pytest.raises(AirflowException) as raised:
+        op(invoice_id=2).execute(context(BrokenStore(fail_from=1)))
+    assert str(raised.value).startswith("Nothing was sent: the delivery ledger could not be written")
+    assert infakt_emulator.deliveries == []
+
+
+def test_a_ledger_that_cannot_record_sent_says_it_was_delivered_and_a_retry_does_not_resend(infakt_emulator, conn):
+    store = BrokenStore(fail_from=2)
+    task = op(invoice_id=2, in_flight_window=0)
+    with pytest.raises(AirflowException) as raised:
+        task.execute(context(store))
+    assert str(raised.value).startswith("Invoice 2 was delivered, but that could not be recorded")
+    store.fail_from = 10**6
+    assert task.execute(context(store, try_number=2)) == 2  # the "sending" record and the status settle it
+    assert len(infakt_emulator.deliveries) == 1
