@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import socket
 import threading
 from types import TracebackType
@@ -95,8 +96,6 @@ class BackgroundServer:
     async def _serve(self) -> None:
         from aiohttp import web
 
-        from .server import server_logger
-
         app = await self._make_app()
         runner = web.AppRunner(app, access_log=None, handle_signals=False, logger=server_logger())
         await runner.setup()
@@ -125,6 +124,29 @@ class BackgroundServer:
         except ValueError:
             pass
         return f"http://{host}:{self.port}"
+
+
+class _QuietErrors(logging.Filter):
+    """aiohttp logs requests it cannot parse with a traceback whose text holds the request line, and
+    so perhaps an e-mail address from a query: keep the fact, drop the text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            # a client's fault, answered 400: worth a warning, not an error of the emulator
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = f"Unreadable HTTP request, answered 400 ({type(record.exc_info[1]).__name__})"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def server_logger() -> logging.Logger:
+    """The logger the emulator's HTTP server writes to, with request text kept out of it."""
+    logger = logging.getLogger("airflow_provider_infakt.testing.http")
+    if not any(isinstance(f, _QuietErrors) for f in logger.filters):
+        logger.addFilter(_QuietErrors())
+    return logger
 
 
 def is_loopback(host: str) -> bool:

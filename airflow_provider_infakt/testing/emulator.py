@@ -10,7 +10,7 @@ from ._serving import BackgroundServer
 from .faults import Fault, FaultBook
 from .inputs import seconds as _seconds
 from .limits import RateLimiter
-from .model import Account, DeliveryRecord, Invoice, PendingDelivery, RequestRecord
+from .model import Account, DeliveryRecord, Invoice, PendingDelivery, RequestRecord, reset_state
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -189,13 +189,6 @@ class InfaktEmulator(BackgroundServer):
     def clear_faults(self) -> None:
         """Disarm every fault."""
         self.faults.clear()
-
-
-def reset_state(account: Account, faults: FaultBook[Fault], limiter: RateLimiter) -> None:
-    """Reseed the account, disarm every fault, forget rate-limit counts (limit settings stay)."""
-    account.reset()
-    faults.clear()
-    limiter.configure()
 
 
 def connection_for(

@@ -12,9 +12,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .inputs import invoice_ref, is_email, is_number, is_whole
+
+if TYPE_CHECKING:
+    from .faults import Fault, FaultBook
+    from .limits import RateLimiter
 
 #: Internal status words; they are the provider's normalized statuses.
 STATUSES = ("draft", "sent", "printed", "paid", "unpaid")
@@ -459,3 +463,10 @@ class Account:
         """The requests so far, oldest first."""
         with self._lock:
             return list(self.requests)
+
+
+def reset_state(account: Account, faults: FaultBook[Fault], limiter: RateLimiter) -> None:
+    """Reseed the account, disarm every fault, forget rate-limit counts (limit settings stay)."""
+    account.reset()
+    faults.clear()
+    limiter.configure()

@@ -39,6 +39,7 @@ from .model import (
     PreconditionFailed,
     RequestRecord,
     invoice_field_errors,
+    reset_state,
 )
 from .oauth import OAuthRejected, OAuthVerifier
 
@@ -68,29 +69,6 @@ class _Answer(Exception):
     def __init__(self, response: web.Response) -> None:
         super().__init__(response.status)
         self.response = response
-
-
-class _QuietErrors(logging.Filter):
-    """aiohttp logs requests it cannot parse with a traceback whose text holds the request line, and
-    so perhaps an e-mail address from a query: keep the fact, drop the text."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.exc_info[1] is not None:
-            # a client's fault, answered 400: worth a warning, not an error of the emulator
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.msg = f"Unreadable HTTP request, answered 400 ({type(record.exc_info[1]).__name__})"
-            record.args = ()
-            record.exc_info = None
-            record.exc_text = None
-        return True
-
-
-def server_logger() -> logging.Logger:
-    """The logger the emulator's HTTP server writes to, with request text kept out of it."""
-    logger = logging.getLogger("airflow_provider_infakt.testing.http")
-    if not any(isinstance(f, _QuietErrors) for f in logger.filters):
-        logger.addFilter(_QuietErrors())
-    return logger
 
 
 class EmulatorApp:
@@ -597,8 +575,6 @@ class EmulatorApp:
 
     def reset(self) -> None:
         """Reseed the account, disarm faults, forget rate-limit counts (limit settings stay)."""
-        from .emulator import reset_state
-
         reset_state(self.account, self.faults, self.limiter)
 
     async def admin_invoices(self, _request: web.Request) -> web.Response:
