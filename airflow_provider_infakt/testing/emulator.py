@@ -6,10 +6,10 @@ import json
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import credentials
+from ._inputs import seconds as _seconds
+from ._limits import SlidingWindowLimits
 from ._serving import BackgroundServer
 from .faults import Fault, FaultBook
-from .inputs import seconds as _seconds
-from .limits import RateLimiter
 from .model import Account, DeliveryRecord, Invoice, PendingDelivery, RequestRecord, reset_state
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class InfaktEmulator(BackgroundServer):
         super().__init__(host, port, backlog=backlog)
         self.account = Account(postal_package=postal_package)
         self.faults: FaultBook[Fault] = FaultBook()
-        self.limiter = RateLimiter(enabled=limits, time_scale=time_scale)
+        self.limiter = SlidingWindowLimits(enabled=limits, time_scale=time_scale)
 
     async def _make_app(self) -> web.Application:
         from .server import EmulatorApp

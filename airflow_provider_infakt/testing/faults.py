@@ -9,7 +9,7 @@ import itertools
 import threading
 from typing import Any, Generic, Protocol, TypeVar
 
-from .inputs import header_value, is_number, is_whole, seconds
+from ._inputs import header_value, is_number, is_whole, seconds
 
 DROP_MODES = ("before", "after")
 _ids = itertools.count(1)
@@ -153,7 +153,7 @@ class FaultBook(Generic[F]):
         with self._lock:
             self._faults.clear()
 
-    def list(self) -> list[F]:
+    def armed(self) -> list[F]:
         """Armed faults that still have requests to apply to (copies)."""
         with self._lock:
             return [copy.copy(f) for f in self._faults if not f.exhausted]

@@ -14,11 +14,11 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .inputs import invoice_ref, is_email, is_number, is_whole
+from ._inputs import invoice_ref, is_email, is_number, is_whole
 
 if TYPE_CHECKING:
+    from ._limits import SlidingWindowLimits
     from .faults import Fault, FaultBook
-    from .limits import RateLimiter
 
 #: Internal status words; they are the provider's normalized statuses.
 STATUSES = ("draft", "sent", "printed", "paid", "unpaid")
@@ -465,7 +465,7 @@ class Account:
             return list(self.requests)
 
 
-def reset_state(account: Account, faults: FaultBook[Fault], limiter: RateLimiter) -> None:
+def reset_state(account: Account, faults: FaultBook[Fault], limiter: SlidingWindowLimits) -> None:
     """Reseed the account, disarm every fault, forget rate-limit counts (limit settings stay)."""
     account.reset()
     faults.clear()

@@ -29,10 +29,10 @@ import time
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-from . import render
+from . import _render as render
+from ._inputs import is_whole, seconds
 from ._serving import BackgroundServer, is_loopback
 from .faults import FaultBook
-from .inputs import is_whole, seconds
 
 if TYPE_CHECKING:
     import aiohttp

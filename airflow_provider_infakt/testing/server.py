@@ -2,7 +2,7 @@
 
 Every request ends in an answer of the shape its route speaks (v2: ``{"message", "request"}`` or the
 ``<hash>`` XML; v3 and admin: ``{"error"}`` or ``{"errors"}``; the OAuth endpoint and the web page:
-plain text), whatever it carries: input is read through :mod:`.inputs`, which refuses bad input with a
+plain text), whatever it carries: input is read through :mod:`._inputs`, which refuses bad input with a
 message, never with an exception of its own.
 """
 
@@ -19,10 +19,13 @@ from typing import Any
 
 from aiohttp import web
 
-from . import credentials, inputs, render
+from . import _inputs as inputs
+from . import _render as render
+from . import credentials
+from ._inputs import BadInput
+from ._limits import SlidingWindowLimits
+from ._oauth import OAuthRejected, OAuthVerifier
 from .faults import Fault, FaultBook
-from .inputs import BadInput
-from .limits import RateLimiter
 from .model import (
     DELIVERY_TYPES,
     DOC_TYPES,
@@ -41,7 +44,6 @@ from .model import (
     invoice_field_errors,
     reset_state,
 )
-from .oauth import OAuthRejected, OAuthVerifier
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -74,7 +76,7 @@ class _Answer(Exception):
 class EmulatorApp:
     """Routes and behaviour; :class:`~airflow_provider_infakt.testing.InfaktEmulator` runs it."""
 
-    def __init__(self, account: Account, faults: FaultBook[Fault], limiter: RateLimiter) -> None:
+    def __init__(self, account: Account, faults: FaultBook[Fault], limiter: SlidingWindowLimits) -> None:
         self.account = account
         self.faults = faults
         self.limiter = limiter
@@ -635,7 +637,7 @@ class EmulatorApp:
 
     async def admin_faults(self, _request: web.Request) -> web.Response:
         """Armed faults."""
-        return _json(200, {"faults": [f.as_dict() for f in self.faults.list()]})
+        return _json(200, {"faults": [f.as_dict() for f in self.faults.armed()]})
 
     async def admin_add_fault(self, request: web.Request) -> web.Response:
         """Arm a fault: JSON with the fields of :class:`~.faults.Fault`."""

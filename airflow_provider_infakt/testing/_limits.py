@@ -12,7 +12,7 @@ GET_PER_MINUTE = 300
 OTHER_PER_MINUTE = 150
 
 
-class RateLimiter:
+class SlidingWindowLimits:
     """Sliding one-minute windows per (source IP, GET or other).
 
     ``time_scale`` makes emulated time run faster: with ``time_scale=60`` a "minute" lasts one real
