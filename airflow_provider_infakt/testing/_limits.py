@@ -42,6 +42,11 @@ class SlidingWindowLimits:
         """Real seconds in one emulated minute."""
         return 60.0 / self.time_scale
 
+    def email_window(self) -> float | None:
+        """Real seconds in one emulated day, the window of the account's daily e-mail limit; ``None``
+        (no window: the e-mail limit is not enforced) while the limits are off."""
+        return 86400.0 / self.time_scale if self.enabled else None
+
     def configure(self, *, enabled: bool | None = None, time_scale: float | None = None) -> None:
         """Switch the limits on or off, or change the time scale; forgets past requests."""
         with self._lock:

@@ -96,8 +96,7 @@ class InfaktEmulator(BackgroundServer):
         found = self.account.find(invoice_id)
         if found is None:
             raise KeyError(f"no invoice {invoice_id!r} in the emulator")
-        client = self.account.client_of(found)
-        return {**found.v3(client), "internal_status": found.status, "client_email": client.email}
+        return found.admin(self.account.client_of(found))
 
     def create_invoice(self, **fields: Any) -> dict[str, Any]:
         """Create an invoice (and its client).

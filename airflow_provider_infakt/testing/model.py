@@ -88,6 +88,11 @@ class Invoice:
             "client_company_name": client.company_name,
         }
 
+    def admin(self, client: Client) -> dict[str, Any]:
+        """The invoice as the admin routes show it: as v3 serves it, plus the internal status and the
+        client's e-mail address."""
+        return {**self.v3(client), "internal_status": self.status, "client_email": client.email}
+
     def v2(self, client: Client) -> dict[str, Any]:
         """The invoice as the emulator's (assumed) v2 read call serves it."""
         return {
