@@ -134,3 +134,26 @@ def test_a_payment_scheduled_before_a_reset_does_not_touch_the_new_account(infak
     infakt_emulator.reset()
     time.sleep(0.6)
     assert infakt_emulator.invoice(1)["status"] == "draft"
+
+
+def test_limits_routes_and_a_reset_keeps_the_limit_settings(infakt_emulator, monkeypatch):
+    assert admin(infakt_emulator, "GET", "/limits").json() == {
+        "enabled": False,
+        "time_scale": 1.0,
+        "get_per_minute": 300,
+        "other_per_minute": 150,
+        "emails_per_day": 3000,
+    }
+    switched = admin(infakt_emulator, "POST", "/limits", json={"enabled": True, "time_scale": 60})
+    assert switched.status_code == 200
+    assert (switched.json()["enabled"], switched.json()["time_scale"]) == (True, 60)
+    assert infakt_emulator.limiter.email_window() == 1440.0  # a day at 60 times real time
+    monkeypatch.setattr(infakt_emulator.limiter, "get_per_minute", 1)
+    conn = infakt_emulator.connection()
+    assert [v3(conn, "GET", "/invoices/1.json").status_code for _ in range(2)] == [200, 429]
+    assert admin(infakt_emulator, "POST", "/reset").json() == {"reset": True}
+    # the counts are forgotten, the settings stay
+    assert admin(infakt_emulator, "GET", "/limits").json()["enabled"] is True
+    assert v3(conn, "GET", "/invoices/1.json").status_code == 200
+    assert admin(infakt_emulator, "POST", "/limits", json={"enabled": False}).json()["enabled"] is False
+    assert infakt_emulator.limiter.email_window() is None

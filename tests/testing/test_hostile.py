@@ -431,3 +431,22 @@ def test_unparseable_requests_leave_no_address_in_the_log(infakt_emulator, caplo
     for record in caplog.records:
         assert "jan.kowalski" not in logging.Formatter().format(record)
     _still_up(infakt_emulator)
+
+
+@pytest.mark.parametrize(("api_version", "path"), [("v3", "/invoices.json"), ("v2", "/invoices/list.json")])
+def test_a_handler_bug_is_a_500_in_the_route_shape_and_logged(infakt_emulator, caplog, monkeypatch, api_version, path):
+    def broken():
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(infakt_emulator.account, "snapshot", broken)
+    conn = infakt_emulator.connection(api_version=api_version)
+    response = v3(conn, "GET", path) if api_version == "v3" else v2_get(conn, path)
+    assert response.status_code == 500
+    answer = response.json()
+    assert answer["error" if api_version == "v3" else "message"] == "Internal emulator error."
+    # the safety net's logger keeps its name: test_hostile_requests_get_a_clear_4xx looks for it
+    logged = [r.getMessage() for r in caplog.records if r.name == "airflow_provider_infakt.testing.server"]
+    assert logged == [f"inFakt emulator: RuntimeError in GET /api/{api_version}{path}"]
+    assert [(r.route, r.status) for r in infakt_emulator.requests] == [(f"{api_version}.list", None)]
+    monkeypatch.undo()
+    assert v3(infakt_emulator.connection(), "GET", "/invoices.json").status_code == 200

@@ -197,6 +197,8 @@ def test_unknown_action_and_wrong_method(conn):
     assert v3(conn, "POST", "/invoices/1/deliver_via_fax.json", json={}).status_code == 404
     assert v3(conn, "GET", "/invoices/1/deliver_via_email.json").status_code == 405
     assert v3(conn, "DELETE", "/invoices/1.json").status_code == 405
+    listed = v3(conn, "POST", "/invoices.json", json={})
+    assert (listed.status_code, listed.json()) == (405, {"error": "Method not allowed."})
 
 
 # Request shapes public inFakt clients send (see docs/emulator-contract.md, "Request shapes"): each is
