@@ -16,6 +16,9 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from .emulator import InfaktEmulator, connection_json
+from .faults import Fault
+
 #: Port used by ``infakt-emulator`` when ``--port`` is not given, and by ``connection``'s default URL.
 DEFAULT_PORT = 8765
 
@@ -57,9 +60,6 @@ def _serve(argv: Sequence[str]) -> int:
         '\'{"route": "v3.deliver_*", "processing_delay": 4, "times": null}\'; repeatable',
     )
     args = parser.parse_args(argv)
-
-    from .emulator import InfaktEmulator
-    from .faults import Fault
 
     # Before anything can be asked of the server: a SIGTERM must never find the default handler.
     done = threading.Event()
@@ -115,9 +115,6 @@ def _connection(argv: Sequence[str]) -> int:
     parser.add_argument("--auth", choices=("oauth", "xauth"), default="oauth", help="v2 only")
     parser.add_argument("--scope", choices=("write", "read"), default="write", help="v3 only")
     args = parser.parse_args(argv)
-
-    from .emulator import connection_json
-
     print(connection_json(args.url, api_version=args.api_version, format=args.format, auth=args.auth, scope=args.scope))
     return 0
 

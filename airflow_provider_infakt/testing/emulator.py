@@ -49,7 +49,7 @@ class InfaktEmulator(BackgroundServer):
         self.limiter = SlidingWindowLimits(enabled=limits, time_scale=time_scale)
 
     async def _make_app(self) -> web.Application:
-        from .server import EmulatorApp
+        from .server import EmulatorApp  # aiohttp and oauthlib: loaded when a server starts, not on import
 
         self.app = EmulatorApp(self.account, self.faults, self.limiter)
         return self.app.build()
