@@ -12,7 +12,7 @@ import math
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeGuard
+from typing import Any, NoReturn, TypeGuard
 
 #: An invoice id in a path or a parameter: ASCII digits only (``str.isdigit`` also accepts U+0661, the
 #: Arabic-Indic one, which ``int()`` reads as 1, and U+00B2, the superscript two, which ``int()``
@@ -152,7 +152,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
-def _no_constants(name: str) -> Any:
+def _no_constants(name: str) -> NoReturn:
     raise BadInput(f"Request body is not valid JSON ({name} is not a JSON number).")
 
 

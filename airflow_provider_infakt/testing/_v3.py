@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import urllib.parse
-from typing import Any
+from typing import Any, TypedDict
 
 from aiohttp import web
 
@@ -27,6 +27,16 @@ API_KEYS = {
 V3_PREFIXES = ("/api/v3", "/v3")
 #: The actions of ``POST /api/v3/invoices/{ref}/{action}.json``.
 ACTIONS = ("deliver_via_email", "deliver_via_post", "paid")
+
+
+class _Delivery(TypedDict):
+    """What :meth:`~.model.Account.deliver` and :meth:`~.model.Account.accept` are told of a delivery."""
+
+    type: str
+    doc_type: str
+    recipient: str | None
+    api_version: str
+    email_window: float | None
 
 
 def action_route_name(request: web.Request) -> str:
@@ -102,7 +112,7 @@ class V3Routes:
         if errors:
             return json_response(422, {"errors": errors})
         print_type = params.get("print_type") or "original"
-        delivery: dict[str, Any] = {
+        delivery: _Delivery = {
             "type": "mail" if action == "deliver_via_email" else "post",
             "doc_type": PRINT_TYPE_TO_DOC_TYPE.get(print_type, print_type),
             "recipient": params.get("recipient"),

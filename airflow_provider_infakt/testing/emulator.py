@@ -65,7 +65,11 @@ class InfaktEmulator(BackgroundServer):
         """An Airflow connection (JSON form) for this emulator with the demo credentials.
 
         ``os.environ["AIRFLOW_CONN_INFAKT_DEFAULT"] = json.dumps(emu.connection())`` is all a test needs.
-        ``format`` and ``auth`` apply to v2, ``scope`` to v3 (``read`` gives the read-only key).
+
+        :param api_version: ``v3`` (API key) or ``v2`` (OAuth 1.0a).
+        :param format: v2 only: ``json`` or ``xml``.
+        :param auth: v2 only: ``oauth`` (a token pair) or ``xauth`` (a login exchanged for one).
+        :param scope: v3 only: ``write``, or ``read`` for the read-only key.
         """
         return connection_for(self.url, api_version=api_version, format=format, auth=auth, scope=scope)
 
@@ -133,7 +137,13 @@ class InfaktEmulator(BackgroundServer):
         self.account.postal_package = bought
 
     def set_limits(self, enabled: bool = True, time_scale: float | None = None) -> None:
-        """Switch inFakt's request limits on or off; ``time_scale=60`` makes a minute last a second."""
+        """Switch inFakt's request limits on or off; past requests are forgotten.
+
+        :param enabled: enforce the limits (429 past them).
+        :param time_scale: how much faster than real time the limits' minute and day run: ``60`` makes
+            a minute last a second; ``None`` keeps the current scale.
+        :raises ValueError: for a time scale that is not a positive number (at most 1000000).
+        """
         self.limiter.configure(enabled=enabled, time_scale=time_scale)
 
     def fault(
@@ -198,7 +208,13 @@ def connection_for(
     auth: str = "oauth",
     scope: str = "write",
 ) -> dict[str, Any]:
-    """The Airflow connection (JSON form) for an emulator at ``url`` with the demo credentials."""
+    """The Airflow connection (JSON form) for an emulator at ``url`` with the demo credentials.
+
+    :param url: the emulator's (or a proxy's) base URL, e.g. ``emu.url``.
+    :param api_version: ``v3`` or ``v2``; ``format``, ``auth`` and ``scope`` as for
+        :meth:`InfaktEmulator.connection`.
+    :raises ValueError: for a value outside its set.
+    """
     _choose("api_version", api_version, ("v3", "v2"))
     _choose("format", format, ("json", "xml"))
     _choose("auth", auth, ("oauth", "xauth"))
@@ -227,7 +243,7 @@ def connection_for(
     }
 
 
-def connection_json(url: str, **options: Any) -> str:
+def connection_json(url: str, **options: str) -> str:
     """:func:`connection_for` as one line of JSON, ready for ``AIRFLOW_CONN_INFAKT_DEFAULT``."""
     return json.dumps(connection_for(url, **options))
 

@@ -357,8 +357,13 @@ class Account:
     ) -> DeliveryRecord:
         """Check the account's preconditions, record the delivery and move the status to sent.
 
-        ``email_window`` is the length in real seconds of the "day" over which the daily e-mail limit
-        counts; ``None`` (limits off) does not enforce it.
+        :param type: ``mail`` or ``post``.
+        :param doc_type: in the seed's words (``org``, ``KOPIA``...), whichever API version asked.
+        :param recipient: the address the request named, or ``None`` for the client's own.
+        :param api_version: ``v2`` or ``v3``, for the record.
+        :param email_window: the length in real seconds of the "day" over which the daily e-mail limit
+            counts; ``None`` (limits off) does not enforce it.
+        :raises PreconditionFailed: no address to mail to, no postal package, the daily limit reached.
         """
         with self._lock:
             address = self._check(invoice, type, recipient, email_window)
@@ -380,7 +385,11 @@ class Account:
         email_window: float | None = None,
     ) -> PendingDelivery:
         """Check the preconditions now and accept the delivery, to be carried out by :meth:`complete`
-        ``delay`` seconds later (inFakt's 202 Accepted: it may send after it answers)."""
+        ``delay`` seconds later (inFakt's 202 Accepted: it may send after it answers).
+
+        :param delay: seconds until the delivery is due; the other parameters as for :meth:`deliver`.
+        :raises PreconditionFailed: as :meth:`deliver`, at once.
+        """
         with self._lock:
             address = self._check(invoice, type, recipient, email_window)
             now = time.time()

@@ -284,8 +284,26 @@ class FaultProxy(BackgroundServer):
             await self._session.close()
             self._session = None
 
-    def _record(self, request: web.Request, route: str, **fields: Any) -> None:
-        record = ProxyRecord(method=request.method, path=request.raw_path, route=route, time=time.time(), **fields)
+    def _record(
+        self,
+        request: web.Request,
+        route: str,
+        *,
+        forwarded: bool,
+        upstream_status: int | None,
+        fault: str | None,
+        client_status: int | None,
+    ) -> None:
+        record = ProxyRecord(
+            method=request.method,
+            path=request.raw_path,
+            route=route,
+            forwarded=forwarded,
+            upstream_status=upstream_status,
+            fault=fault,
+            client_status=client_status,
+            time=time.time(),
+        )
         with self._records_lock:
             self._records.append(record)
 
