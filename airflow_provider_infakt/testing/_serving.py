@@ -1,5 +1,5 @@
 """An aiohttp application served from a daemon thread: the life cycle the emulator and the fault proxy
-share (start, stop, context manager, the URL to reach it)."""
+share (start, stop, context manager, the URL to reach it), and the logger aiohttp writes to for both."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ class _QuietErrors(logging.Filter):
 
 
 def server_logger() -> logging.Logger:
-    """The logger the emulator's HTTP server writes to, with request text kept out of it."""
+    """The logger aiohttp writes to for the emulator and the fault proxy, with request text kept out of it."""
     logger = logging.getLogger("airflow_provider_infakt.testing.http")
     if not any(isinstance(f, _QuietErrors) for f in logger.filters):
         logger.addFilter(_QuietErrors())
