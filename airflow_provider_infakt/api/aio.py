@@ -208,9 +208,9 @@ class AsyncInfaktClient:
             return auth
         async with self._token_lock:
             if self._token is None:
-                request = auth.exchange_request(self.settings.base_url, user_agent=self.settings.user_agent)
+                request = auth.token_request(self.settings.base_url, user_agent=self.settings.user_agent)
                 response = await self._run(request, auth.sign)
-                self._token = auth.parse_exchange(request, response.status, response.headers, response.body)
+                self._token = auth.parse_token(request, response.status, response.headers, response.body)
             return self._token
 
     async def _run(self, request: Request, sign: Callable[[Request], Request]) -> Response:

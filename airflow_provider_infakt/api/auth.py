@@ -4,22 +4,22 @@ Every credentials class hides its secrets in ``repr`` and ``str``. Signing is pu
 :class:`~.protocol.Request`: it returns a copy with the credential in a header (never in the URL).
 oauthlib is imported only when something is signed.
 
-xAuth: :meth:`XAuth.exchange_request` builds the signed ``POST {root}/oauth/access_token`` (root = the
-base URL without ``/api/v2``) with the form body ``x_auth_username``, ``x_auth_password``,
-``x_auth_mode=client_auth``, signed with the consumer key and secret only;
-:meth:`XAuth.parse_exchange` turns the form-encoded ``oauth_token=...&oauth_token_secret=...`` answer
-into an :class:`OAuth1Auth`. The clients run that exchange once and keep the token for their life.
+xAuth: :meth:`XAuth.token_request` gives the unsigned token request and :meth:`XAuth.parse_token` turns
+its answer into an :class:`OAuth1Auth`; the wire format of both (URL, form, answer fields) is protocol
+(:mod:`._xauth`, re-exported by :mod:`.protocol`). The clients swap the login for a token once and keep
+the token for their life.
 """
 
 from __future__ import annotations
 
 import logging
-import urllib.parse
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Protocol, TypeAlias
 
-from .errors import InfaktConfigError, InfaktProtocolError
-from .protocol import Request, error_for
+from ._models import Request
+from ._xauth import build_token_request, parse_token
+from .errors import InfaktConfigError
 
 __all__ = ["API_KEY_HEADER", "ApiKeyAuth", "Auth", "OAuth1Auth", "Signer", "XAuth"]
 
@@ -198,53 +198,15 @@ class XAuth:
         exchange must be."""
         return self._consumer.sign(request)
 
-    def exchange_request(self, base_url: str, *, user_agent: str = "airflow-provider-infakt") -> Request:
-        """The xAuth request, unsigned: ``POST {root}/oauth/access_token`` with a form body.
+    def token_request(self, base_url: str, *, user_agent: str = "airflow-provider-infakt") -> Request:
+        """The xAuth token request, unsigned (see :func:`.protocol.build_token_request`). Sign it with
+        :meth:`sign` just before each send: every attempt needs a fresh nonce."""
+        return build_token_request(base_url, self._username, self._password, user_agent=user_agent)
 
-        ``root`` is ``base_url`` without its ``/api/v2`` (or ``/v2``) suffix. Sign it with :meth:`sign`
-        (just before each send: every attempt needs a fresh nonce). The request is idempotent (asking
-        for a token again does nothing in the world) and its route is ``oauth.access_token``.
-        """
-        from .settings import oauth_root
-
-        body = urllib.parse.urlencode(
-            [
-                ("x_auth_username", self._username),
-                ("x_auth_password", self._password),
-                ("x_auth_mode", "client_auth"),
-            ]
-        ).encode("ascii")
-        request = Request(
-            method="POST",
-            url=oauth_root(base_url) + "/oauth/access_token",
-            headers=(
-                ("Accept", "application/x-www-form-urlencoded"),
-                ("Accept-Encoding", "gzip, deflate"),
-                ("User-Agent", user_agent),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-            ),
-            body=body,
-            idempotent=True,
-            route="oauth.access_token",
-            api_version="v2",
-            format="json",
-        )
-        return request
-
-    def parse_exchange(self, request: Request, status: int, headers: Mapping[str, str], body: bytes) -> OAuth1Auth:
-        """The :class:`OAuth1Auth` (consumer plus the new token) from the exchange's answer, or raise:
-        :class:`~.errors.InfaktAuthError` for 401 (wrong login or signature), the status's error class
-        for other errors, :class:`~.errors.InfaktProtocolError` for an answer without a token pair."""
-        if not 200 <= status < 300:
-            raise error_for(request, status, headers, body)
-        fields = dict(urllib.parse.parse_qsl(body.decode("utf-8", errors="replace").strip()))
-        token, secret = fields.get("oauth_token"), fields.get("oauth_token_secret")
-        if not token or not secret:
-            raise InfaktProtocolError(
-                f"HTTP {status} from {request.route}: the answer holds no oauth_token and "
-                f"oauth_token_secret ({len(body)} bytes, fields: {sorted(fields) or 'none'})",
-                status=status,
-            )
+    def parse_token(self, request: Request, status: int, headers: Mapping[str, str], body: bytes) -> OAuth1Auth:
+        """The :class:`OAuth1Auth` (consumer plus the new token) from the token request's answer, or
+        raise (see :func:`.protocol.parse_token`)."""
+        token, secret = parse_token(request, status, headers, body)
         consumer = self._consumer
         return OAuth1Auth(
             consumer.consumer_key,
@@ -254,6 +216,16 @@ class XAuth:
             nonce=consumer._nonce,
             timestamp=consumer._timestamp,
         )
+
+    def exchange_request(self, base_url: str, *, user_agent: str = "airflow-provider-infakt") -> Request:
+        """Deprecated alias of :meth:`token_request` (the name "exchange" now belongs to nothing)."""
+        warnings.warn("XAuth.exchange_request is deprecated; use XAuth.token_request", DeprecationWarning, 2)
+        return self.token_request(base_url, user_agent=user_agent)
+
+    def parse_exchange(self, request: Request, status: int, headers: Mapping[str, str], body: bytes) -> OAuth1Auth:
+        """Deprecated alias of :meth:`parse_token`."""
+        warnings.warn("XAuth.parse_exchange is deprecated; use XAuth.parse_token", DeprecationWarning, 2)
+        return self.parse_token(request, status, headers, body)
 
     def __repr__(self) -> str:
         return (

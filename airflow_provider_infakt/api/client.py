@@ -179,9 +179,9 @@ class InfaktClient:
             return auth
         with self._token_lock:
             if self._token is None:
-                request = auth.exchange_request(self.settings.base_url, user_agent=self.settings.user_agent)
+                request = auth.token_request(self.settings.base_url, user_agent=self.settings.user_agent)
                 response = self._run(request, auth.sign)
-                self._token = auth.parse_exchange(request, response.status, response.headers, response.body)
+                self._token = auth.parse_token(request, response.status, response.headers, response.body)
             return self._token
 
     def _run(self, request: Request, sign: Callable[[Request], Request]) -> Response:

@@ -15,6 +15,7 @@ import ipaddress
 import urllib.parse
 from typing import TYPE_CHECKING, Final
 
+from ._urls import oauth_root, url_origin
 from .errors import InfaktConfigError, InfaktValidationError
 from .vocabulary import ApiVersion, Format, validate_api_version, validate_format
 
@@ -49,21 +50,6 @@ def is_loopback_host(host: str | None) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-def oauth_root(base_url: str) -> str:
-    """The site root of an API base URL: ``https://www.infakt.pl/api/v2`` -> ``https://www.infakt.pl``.
-
-    A trailing ``/api/vN`` or ``/vN`` is removed; anything before it is kept.
-    """
-    parts = urllib.parse.urlsplit(base_url)
-    segments = [s for s in parts.path.split("/") if s]
-    if segments and segments[-1].lower() in ("v2", "v3"):
-        segments.pop()
-        if segments and segments[-1].lower() == "api":
-            segments.pop()
-    path = "/" + "/".join(segments) if segments else ""
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,11 +163,3 @@ class ClientSettings:
     def origin(self) -> tuple[str, str, int]:
         """(scheme, host, port) of the base URL: the only place credentials are ever sent."""
         return url_origin(self.base_url)
-
-
-def url_origin(url: str) -> tuple[str, str, int]:
-    """(scheme, lower-cased host, port with the scheme's default filled in) of ``url``."""
-    parts = urllib.parse.urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    return scheme, (parts.hostname or "").lower(), port

@@ -66,9 +66,9 @@ def test_oauth_nonce_and_timestamp_are_injectable_and_fresh_by_default():
     assert fresh.sign(request).header("Authorization") != fresh.sign(request).header("Authorization")
 
 
-def test_xauth_exchange_request_is_consumer_signed_form_post():
+def test_xauth_token_request_is_consumer_signed_form_post():
     xauth = XAuth("test-consumer-key", "test-consumer-secret", "jan.kowalski@example.com", "hunter2")
-    request = xauth.exchange_request("https://www.infakt.pl/api/v2")
+    request = xauth.token_request("https://www.infakt.pl/api/v2")
     assert request.method == "POST" and request.url == "https://www.infakt.pl/oauth/access_token"
     assert request.header("Authorization") is None  # signed per attempt, by the client
     assert urllib.parse.parse_qsl(request.body.decode()) == [
@@ -93,21 +93,21 @@ def test_xauth_exchange_request_is_consumer_signed_form_post():
 )
 def test_xauth_root(base, root):
     xauth = XAuth("ck", "cs", "u@example.com", "pw")
-    assert xauth.exchange_request(base).url == root + "/oauth/access_token"
+    assert xauth.token_request(base).url == root + "/oauth/access_token"
 
 
-def test_xauth_parse_exchange():
+def test_xauth_parse_token():
     xauth = XAuth("test-consumer-key", "test-consumer-secret", "u@example.com", "hunter2")
-    request = xauth.exchange_request("https://www.infakt.pl/api/v2")
-    auth = xauth.parse_exchange(request, 200, {}, b"oauth_token=tok&oauth_token_secret=sec")
-    assert auth.has_token
+    request = xauth.token_request("https://www.infakt.pl/api/v2")
+    auth = xauth.parse_token(request, 200, {}, b"oauth_token=tok&oauth_token_secret=sec")
+
     signed = auth.sign(p.build_get_invoice(v2_settings(), 1))
     assert 'oauth_token="tok"' in (signed.header("Authorization") or "")
     assert _verify(signed, "test-consumer-secret", "sec")
     with pytest.raises(e.InfaktProtocolError, match="oauth_token"):
-        xauth.parse_exchange(request, 200, {}, b"<html>login</html>")
+        xauth.parse_token(request, 200, {}, b"<html>login</html>")
     with pytest.raises(e.InfaktAuthError) as caught:
-        xauth.parse_exchange(request, 401, {"Content-Type": "text/plain"}, b"Invalid xAuth login.")
+        xauth.parse_token(request, 401, {"Content-Type": "text/plain"}, b"Invalid xAuth login.")
     assert "Invalid xAuth login." in str(caught.value)
     assert "hunter2" not in str(caught.value)
 
@@ -142,7 +142,7 @@ def test_signing_logs_no_secret(caplog):
 
     caplog.set_level(logging.DEBUG)
     xauth = XAuth("test-consumer-key", "test-consumer-secret", "jan.kowalski@example.com", "hunter2")
-    xauth.sign(xauth.exchange_request("https://www.infakt.pl/api/v2"))
+    xauth.sign(xauth.token_request("https://www.infakt.pl/api/v2"))
     OAuth1Auth(*("ck", "test-consumer-secret", "test-token", "test-token-secret")).sign(
         p.build_deliver(v2_settings(), 1, "mail", "org", "jan.kowalski@example.com")
     )
@@ -275,3 +275,13 @@ def test_our_signer_on_rfc_3_4_1_1_encodes_query_and_form_body_as_the_rfc_does()
     base = _rfc_base_string("POST", "http://example.com/request", [*RFC_3_4_1_1_PARAMS, ("oauth_version", "1.0")])
     assert base.replace("%26oauth_version%3D1.0", "") == RFC_3_4_1_1_BASE_STRING
     assert signed["oauth_signature"] == _rfc_hmac_sha1(base, "j49sk3j29djd", "dh893hdasih9")
+
+
+def test_xauth_old_method_names_still_work_but_warn():
+    xauth = XAuth("ck", "cs", "user@example.com", "pw")
+    with pytest.warns(DeprecationWarning, match="token_request"):
+        request = xauth.exchange_request("https://www.infakt.pl/api/v2")
+    assert request == xauth.token_request("https://www.infakt.pl/api/v2")
+    with pytest.warns(DeprecationWarning, match="parse_token"):
+        auth = xauth.parse_exchange(request, 200, {}, b"oauth_token=tok&oauth_token_secret=sec")
+    assert isinstance(auth, OAuth1Auth)
