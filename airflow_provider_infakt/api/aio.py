@@ -1,6 +1,6 @@
 """AsyncInfaktClient: the asyncio client, over ``httpx.AsyncClient``.
 
-Same protocol module, same retry policy (:func:`.policy.exchange`) as :class:`~.client.InfaktClient`;
+Same client core (:mod:`._core`: calls, signer, the policy's conversation) as :class:`~.client.InfaktClient`;
 only the transport differs. Every request's destination is checked, as httpx parsed its URL, right
 before it goes out, and each request has an overall deadline
 (:attr:`~.settings.ClientSettings.request_deadline`, ``asyncio.wait_for``). It never blocks the
@@ -15,29 +15,16 @@ import random as _random
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
 from ._body import BodyReader
+from ._core import Call, ClientCore, Steps, async_call, describe_exception, next_cursor, past_deadline
 from ._logging import mask_addresses_in
-from .auth import OAuth1Auth, Signer, XAuth
-from .client import describe_exception, past_deadline
-from .policy import Failure, FailureKind, Response, Send, exchange
-from .protocol import (
-    Delivery,
-    Invoice,
-    InvoicePage,
-    Request,
-    build_deliver,
-    build_get_invoice,
-    build_list_invoices,
-    parse_deliver,
-    parse_invoice,
-    parse_invoice_list,
-    wrong_destination,
-)
-from .ratelimit import RateLimiter
+from .auth import Signer
+from .policy import Failure, FailureKind, Response, Send
+from .protocol import Invoice, Request, wrong_destination
 from .settings import ClientSettings
 
 if TYPE_CHECKING:
@@ -90,7 +77,7 @@ def prepare_transport(verify: bool | str) -> None:
     shared_ssl_context(verify)
 
 
-class AsyncInfaktClient:
+class AsyncInfaktClient(ClientCore):
     """An asyncio inFakt client for one account (v2 or v3), usable from plain Python.
 
     ``sleep`` (async), ``clock``, ``monotonic`` and ``random`` are injectable for tests;
@@ -104,16 +91,16 @@ class AsyncInfaktClient:
         self,
         settings: ClientSettings,
         *,
-        http_client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         random: Callable[[], float] = _random.random,
     ) -> None:
+        super().__init__(settings, clock=clock, monotonic=monotonic, random=random)
         import httpx
 
         mask_addresses_in("httpx", "httpcore")
-        self.settings = settings
         if http_client is None:
             connect, read = settings.timeout
             verify = shared_ssl_context(settings.verify)
@@ -131,46 +118,18 @@ class AsyncInfaktClient:
                 http_client.event_hooks = {**hooks, "response": [*hooks["response"], _set_location_aside]}
         self._http = http_client
         self._sleep = sleep
-        self._clock = clock
-        self._random = random
-        self._limiter = RateLimiter(settings.rate_limit, monotonic=monotonic) if settings.rate_limit else None
-        self._token: OAuth1Auth | None = None
         self._token_lock = asyncio.Lock()
 
-    def __repr__(self) -> str:
-        return f"AsyncInfaktClient(base_url={self.settings.base_url!r}, api_version={self.settings.api_version!r})"
-
-    # -- public calls ----------------------------------------------------------------------
-    async def deliver_invoice(
-        self,
-        invoice_id: int | str,
-        type: str,
-        doc_type: str,
-        recipient: str | None = None,
-        *,
-        locale: str | None = None,
-        send_copy: bool | None = None,
-    ) -> Delivery:
-        """As :meth:`.client.InfaktClient.deliver_invoice`: validated first, never resent once it may
-        have arrived (:class:`~.errors.InfaktUnknownOutcome`)."""
-        request = build_deliver(self.settings, invoice_id, type, doc_type, recipient, locale, send_copy)
-        return await self._call(request, parse_deliver)
-
-    async def get_invoice(self, invoice_id: int | str) -> Invoice:
-        """Read one invoice (by numeric id, or on v3 also by uuid)."""
-        return await self._call(build_get_invoice(self.settings, invoice_id), parse_invoice)
-
-    async def list_invoices(
-        self, *, status: str | None = None, page_size: int = 25, cursor: int | None = None
-    ) -> InvoicePage:
-        """Read one page of invoices; pass the previous page's ``next_cursor`` as ``cursor``."""
-        request = build_list_invoices(self.settings, status=status, page_size=page_size, cursor=cursor)
-        return await self._call(request, parse_invoice_list)
+    #: The public calls, as coroutines, driven by :meth:`_drive` with ``await``. Their parameters and docstrings
+    #: are ClientCore's call builders' (``_deliver_invoice_call``...): written once for both clients.
+    deliver_invoice = async_call(ClientCore._deliver_invoice_call)
+    get_invoice = async_call(ClientCore._get_invoice_call)
+    list_invoices = async_call(ClientCore._list_invoices_call)
 
     def iter_invoices(self, *, status: str | None = None, page_size: int = 100) -> AsyncIterator[Invoice]:
         """Yield every invoice (``async for``), optionally with a normalized ``status``; arguments are
         validated at once, pages fetched lazily."""
-        build_list_invoices(self.settings, status=status, page_size=page_size)  # validate now
+        self._list_invoices_call(status=status, page_size=page_size)  # validate now
         return self._iterate(status, page_size)
 
     async def _iterate(self, status: str | None, page_size: int) -> AsyncIterator[Invoice]:
@@ -179,9 +138,8 @@ class AsyncInfaktClient:
             page = await self.list_invoices(status=status, page_size=page_size, cursor=cursor)
             for invoice in page.invoices:
                 yield invoice
-            if page.next_cursor is None or (cursor is not None and page.next_cursor <= cursor):
+            if (cursor := next_cursor(page, cursor)) is None:
                 return
-            cursor = page.next_cursor
 
     async def aclose(self) -> None:
         """Close the HTTP client (if this client created it)."""
@@ -197,37 +155,31 @@ class AsyncInfaktClient:
         await self.aclose()
 
     # -- machinery -------------------------------------------------------------------------
-    async def _call(self, request: Request, parse: Callable[[Request, int, Mapping[str, str], bytes], _T]) -> _T:
-        signer = await self._signer()
-        response = await self._run(request, signer.sign)
-        return parse(request, response.status, response.headers, response.body)
+    async def _call(self, call: Call[_T]) -> _T:
+        return await self._drive(self._steps(call, (await self._signer()).sign))
 
     async def _signer(self) -> Signer:
-        auth = self.settings.auth
-        if not isinstance(auth, XAuth):
-            return auth
-        async with self._token_lock:
-            if self._token is None:
-                request = auth.token_request(self.settings.base_url, user_agent=self.settings.user_agent)
-                response = await self._run(request, auth.sign)
-                self._token = auth.parse_token(request, response.status, response.headers, response.body)
-            return self._token
+        signer = self._known_signer()
+        if signer is None:
+            async with self._token_lock:  # one token swap, however many tasks ask at once
+                if self._token is None:
+                    self._token = await self._drive(self._token_steps())
+                signer = self._token
+        return signer
 
-    async def _run(self, request: Request, sign: Callable[[Request], Request]) -> Response:
-        conversation = exchange(
-            self.settings, request, sign, limiter=self._limiter, now=self._clock, random=self._random
-        )
+    async def _drive(self, steps: Steps[_T]) -> _T:
+        """Answer the core's actions: send over httpx, sleep with the async ``sleep``."""
         answer: Response | Failure | None = None
         try:
             while True:
-                action = conversation.send(answer)
+                action = steps.send(answer)
                 if isinstance(action, Send):
                     answer = await self._send(action.request)
                 else:
                     await self._sleep(action.seconds)
                     answer = None
         except StopIteration as stop:
-            result: Response = stop.value
+            result: _T = stop.value
             return result
 
     async def _send(self, request: Request) -> Response | Failure:

@@ -1,6 +1,6 @@
 """InfaktClient: the synchronous client, over a keep-alive ``requests.Session``.
 
-It only moves bytes: requests come from :mod:`.protocol`, the retry policy from :mod:`.policy`.
+It only moves bytes: the calls, the signer and the conversation come from the client core (:mod:`._core`).
 Redirects are never followed by ``requests`` itself (credentials must not reach another host), every
 request's destination is checked right before it goes out (as requests and urllib3 read its URL,
 and again on the connection pool it will use), each request has an overall deadline
@@ -14,45 +14,25 @@ from __future__ import annotations
 import random as _random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._body import BodyReader
+from ._core import Call, ClientCore, Steps, describe_exception, next_cursor, past_deadline, sync_call
 from ._logging import mask_addresses_in
-from .auth import OAuth1Auth, Signer, XAuth
-from .errors import redact_text
-from .policy import Failure, FailureKind, Response, Send, exchange
-from .protocol import (
-    Delivery,
-    Invoice,
-    InvoicePage,
-    Request,
-    build_deliver,
-    build_get_invoice,
-    build_list_invoices,
-    parse_deliver,
-    parse_invoice,
-    parse_invoice_list,
-    wrong_destination,
-)
-from .ratelimit import RateLimiter
+from .auth import Signer
+from .policy import Failure, FailureKind, Response, Send
+from .protocol import Invoice, Request, wrong_destination
 from .settings import ClientSettings
 
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["InfaktClient", "describe_exception"]
+__all__ = ["InfaktClient", "describe_exception"]  # describe_exception: from ._core, kept importable here
 
 _T = TypeVar("_T")
 _CHUNK = 64 * 1024
-
-
-def describe_exception(exc: BaseException) -> str:
-    """A short, safe description of a transport exception: class name and message, e-mail addresses
-    masked, cut to 300 characters (library messages may quote the URL with its query)."""
-    text = redact_text(f"{type(exc).__name__}: {exc}")
-    return text if len(text) <= 300 else text[:300] + "..."
 
 
 def _keep_headers(request: Any) -> Any:
@@ -60,12 +40,7 @@ def _keep_headers(request: Any) -> Any:
     return request
 
 
-def past_deadline(settings: ClientSettings) -> Failure:
-    """The failure for a request cut at its deadline: it may have arrived, no complete answer came."""
-    return Failure("sent", f"no complete answer within the {settings.request_deadline:g}-second deadline; cut")
-
-
-class InfaktClient:
+class InfaktClient(ClientCore):
     """A synchronous inFakt client for one account (v2 or v3), usable from plain Python.
 
     ``sleep``, ``clock`` (Unix time, for HTTP-date ``Retry-After``), ``monotonic`` (rate limiter) and
@@ -75,6 +50,12 @@ class InfaktClient:
     ``requests.Session`` is; the xAuth token is fetched once, under a lock, and kept for the client's
     life. Use it as a context manager or call :meth:`close`.
     """
+
+    #: The public calls, as blocking calls, driven by :meth:`_drive`. Their parameters and docstrings
+    #: are ClientCore's call builders' (``_deliver_invoice_call``...): written once for both clients.
+    deliver_invoice = sync_call(ClientCore._deliver_invoice_call)
+    get_invoice = sync_call(ClientCore._get_invoice_call)
+    list_invoices = sync_call(ClientCore._list_invoices_call)
 
     def __init__(
         self,
@@ -91,7 +72,7 @@ class InfaktClient:
         from ._sync_transport import GuardedAdapter
 
         mask_addresses_in("urllib3.connectionpool")
-        self.settings = settings
+        super().__init__(settings, clock=clock, monotonic=monotonic, random=random)
         self._session = session if session is not None else requests.Session()
         self._owns_session = session is None
         # Only the configured origin's URLs go through this adapter (requests picks the adapter by
@@ -99,50 +80,11 @@ class InfaktClient:
         self._adapter = GuardedAdapter(settings.origin)
         self._session.mount(_origin_prefix(settings.base_url), self._adapter)
         self._sleep = sleep
-        self._clock = clock
-        self._random = random
-        self._limiter = RateLimiter(settings.rate_limit, monotonic=monotonic) if settings.rate_limit else None
-        self._token: OAuth1Auth | None = None
         self._token_lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"InfaktClient(base_url={self.settings.base_url!r}, api_version={self.settings.api_version!r})"
-
-    # -- public calls ----------------------------------------------------------------------
-    def deliver_invoice(
-        self,
-        invoice_id: int | str,
-        type: str,
-        doc_type: str,
-        recipient: str | None = None,
-        *,
-        locale: str | None = None,
-        send_copy: bool | None = None,
-    ) -> Delivery:
-        """Make inFakt deliver one invoice (by e-mail or post) and return what was delivered.
-
-        Arguments are validated first (:class:`~.errors.InfaktValidationError`, nothing sent). The
-        request is never resent once it may have arrived: an unknown result raises
-        :class:`~.errors.InfaktUnknownOutcome`. Error answers raise their :class:`~.errors.InfaktAPIError`.
-        """
-        request = build_deliver(self.settings, invoice_id, type, doc_type, recipient, locale, send_copy)
-        return self._call(request, parse_deliver)
-
-    def get_invoice(self, invoice_id: int | str) -> Invoice:
-        """Read one invoice (by numeric id, or on v3 also by uuid)."""
-        return self._call(build_get_invoice(self.settings, invoice_id), parse_invoice)
-
-    def list_invoices(
-        self, *, status: str | None = None, page_size: int = 25, cursor: int | None = None
-    ) -> InvoicePage:
-        """Read one page of invoices, optionally only those with a normalized ``status``; pass the
-        previous page's ``next_cursor`` as ``cursor`` for the next one."""
-        request = build_list_invoices(self.settings, status=status, page_size=page_size, cursor=cursor)
-        return self._call(request, parse_invoice_list)
 
     def iter_invoices(self, *, status: str | None = None, page_size: int = 100) -> Iterator[Invoice]:
         """Yield every invoice (optionally with a normalized ``status``), fetching pages lazily."""
-        build_list_invoices(self.settings, status=status, page_size=page_size)  # validate now
+        self._list_invoices_call(status=status, page_size=page_size)  # validate now
         return self._iterate(status, page_size)
 
     def _iterate(self, status: str | None, page_size: int) -> Iterator[Invoice]:
@@ -150,9 +92,8 @@ class InfaktClient:
         while True:
             page = self.list_invoices(status=status, page_size=page_size, cursor=cursor)
             yield from page.invoices
-            if page.next_cursor is None or (cursor is not None and page.next_cursor <= cursor):
+            if (cursor := next_cursor(page, cursor)) is None:
                 return
-            cursor = page.next_cursor
 
     def close(self) -> None:
         """Close the HTTP session (if this client created it)."""
@@ -168,37 +109,27 @@ class InfaktClient:
         self.close()
 
     # -- machinery -------------------------------------------------------------------------
-    def _call(self, request: Request, parse: Callable[[Request, int, Mapping[str, str], bytes], _T]) -> _T:
-        signer = self._signer()
-        response = self._run(request, signer.sign)
-        return parse(request, response.status, response.headers, response.body)
+    def _call(self, call: Call[_T]) -> _T:
+        return self._drive(self._steps(call, self._signer().sign))
 
     def _signer(self) -> Signer:
-        auth = self.settings.auth
-        if not isinstance(auth, XAuth):
-            return auth
-        with self._token_lock:
+        signer = self._known_signer()
+        if signer is not None:
+            return signer
+        with self._token_lock:  # one token swap, however many threads ask at once
             if self._token is None:
-                request = auth.token_request(self.settings.base_url, user_agent=self.settings.user_agent)
-                response = self._run(request, auth.sign)
-                self._token = auth.parse_token(request, response.status, response.headers, response.body)
+                self._token = self._drive(self._token_steps())
             return self._token
 
-    def _run(self, request: Request, sign: Callable[[Request], Request]) -> Response:
-        conversation = exchange(
-            self.settings, request, sign, limiter=self._limiter, now=self._clock, random=self._random
-        )
+    def _drive(self, steps: Steps[_T]) -> _T:
+        """Answer the core's actions: send with this client's transport, sleep with ``sleep``."""
         answer: Response | Failure | None = None
         try:
             while True:
-                action = conversation.send(answer)
-                if isinstance(action, Send):
-                    answer = self._send(action.request)
-                else:
-                    self._sleep(action.seconds)
-                    answer = None
+                action = steps.send(answer)
+                answer = self._send(action.request) if isinstance(action, Send) else self._sleep(action.seconds)
         except StopIteration as stop:
-            result: Response = stop.value
+            result: _T = stop.value
             return result
 
     def _send(self, request: Request) -> Response | Failure:

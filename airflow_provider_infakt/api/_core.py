@@ -1,0 +1,204 @@
+"""The client core: everything :class:`~.client.InfaktClient` and :class:`~.aio.AsyncInfaktClient` share.
+
+A call is a :class:`Call` (the request from :mod:`.protocol` and the function that reads its answer);
+:meth:`ClientCore._steps` turns it into the policy's conversation (:func:`.policy.exchange`) ending in
+the parsed result, as a generator of actions. Each client keeps only its transport (``_send``) and a
+driver loop that answers those actions, synchronously or with ``await``. Standard library only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
+
+from .auth import OAuth1Auth, Signer, XAuth
+from .errors import redact_text
+from .policy import Action, Failure, Response, exchange
+from .protocol import (
+    Delivery,
+    Invoice,
+    InvoicePage,
+    Request,
+    build_deliver,
+    build_get_invoice,
+    build_list_invoices,
+    parse_deliver,
+    parse_invoice,
+    parse_invoice_list,
+)
+from .ratelimit import RateLimiter
+from .settings import ClientSettings
+
+__all__ = [
+    "Call",
+    "ClientCore",
+    "Steps",
+    "async_call",
+    "describe_exception",
+    "next_cursor",
+    "past_deadline",
+    "sync_call",
+]
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+#: The actions of one call, answered by a client's driver loop; the generator returns the call's result.
+Steps = Generator[Action, Response | Failure | None, _T]
+
+
+@dataclasses.dataclass(frozen=True)
+class Call(Generic[_T]):
+    """One logical call: the request, and how its final answer (status, headers, body) is read."""
+
+    request: Request
+    parse: Callable[[Request, int, Mapping[str, str], bytes], _T]
+
+
+class _RunsCalls(Protocol):
+    def _call(self, call: Call[Any], /) -> Any: ...
+
+
+def sync_call(build: Callable[Concatenate[Any, _P], Call[_T]]) -> Callable[Concatenate[_RunsCalls, _P], _T]:
+    """A public method of a synchronous client from a call builder of :class:`ClientCore`: same
+    parameters and docstring, returns what the client's ``_call`` returns for the built call."""
+
+    @functools.wraps(build, assigned=("__module__", "__doc__"))
+    def method(self: _RunsCalls, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        result: _T = self._call(build(self, *args, **kwargs))
+        return result
+
+    return _as_public(method, build)
+
+
+def async_call(
+    build: Callable[Concatenate[Any, _P], Call[_T]],
+) -> Callable[Concatenate[_RunsCalls, _P], Coroutine[Any, Any, _T]]:
+    """As :func:`sync_call`, for an asyncio client: the method is a coroutine function (the arguments
+    are validated when it is awaited, as for any ``async def``)."""
+
+    @functools.wraps(build, assigned=("__module__", "__doc__"))
+    async def method(self: _RunsCalls, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        pending: Awaitable[_T] = self._call(build(self, *args, **kwargs))
+        return await pending
+
+    return _as_public(method, build)
+
+
+def _as_public(method: _F, build: Callable[..., Any]) -> _F:
+    """``method`` named after the public call (``_deliver_invoice_call`` -> ``deliver_invoice``...) with the
+    builder's signature, but returning what the call returns (``Delivery``, not ``Call[Delivery]``)."""
+    name = build.__name__.removeprefix("_").removesuffix("_call")
+    method.__name__ = name
+    method.__qualname__ = name
+    signature = inspect.signature(build)
+    returns = str(signature.return_annotation).removeprefix("Call[").removesuffix("]")
+    method.__signature__ = signature.replace(return_annotation=returns)  # type: ignore[attr-defined]
+    return method
+
+
+def describe_exception(exc: BaseException) -> str:
+    """A short, safe description of a transport exception: class name and message, e-mail addresses
+    masked, cut to 300 characters (library messages may quote the URL with its query)."""
+    text = redact_text(f"{type(exc).__name__}: {exc}")
+    return text if len(text) <= 300 else text[:300] + "..."
+
+
+def past_deadline(settings: ClientSettings) -> Failure:
+    """The failure for a request cut at its deadline: it may have arrived, no complete answer came."""
+    return Failure("sent", f"no complete answer within the {settings.request_deadline:g}-second deadline; cut")
+
+
+def next_cursor(page: InvoicePage, cursor: int | None) -> int | None:
+    """The cursor of the page after ``page`` (fetched with ``cursor``), or None when it was the last one
+    (no next cursor, or one that does not move forward)."""
+    if page.next_cursor is None or (cursor is not None and page.next_cursor <= cursor):
+        return None
+    return page.next_cursor
+
+
+class ClientCore:
+    """Settings, rate limiter, xAuth token and the calls; subclasses add a transport and a driver.
+
+    :param settings: where and how to reach inFakt.
+    :param clock: Unix time, for HTTP-date ``Retry-After``.
+    :param monotonic: the rate limiter's clock.
+    :param random: backoff jitter, in [0, 1).
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        random: Callable[[], float],
+    ) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._random = random
+        self._limiter = RateLimiter(settings.rate_limit, monotonic=monotonic) if settings.rate_limit else None
+        self._token: OAuth1Auth | None = None
+
+    def __repr__(self) -> str:
+        settings = self.settings
+        return f"{type(self).__name__}(base_url={settings.base_url!r}, api_version={settings.api_version!r})"
+
+    # -- the calls: validated when built, nothing sent. Each client makes its public methods of
+    # these (sync_call/async_call): their parameters and docstrings are the clients' own.
+    def _deliver_invoice_call(
+        self,
+        invoice_id: int | str,
+        type: str,
+        doc_type: str,
+        recipient: str | None = None,
+        *,
+        locale: str | None = None,
+        send_copy: bool | None = None,
+    ) -> Call[Delivery]:
+        """Make inFakt deliver one invoice (by e-mail or post) and return what was delivered.
+
+        Arguments are validated first (:class:`~.errors.InfaktValidationError`, nothing sent). The
+        request is never resent once it may have arrived: an unknown result raises
+        :class:`~.errors.InfaktUnknownOutcome`. Error answers raise their :class:`~.errors.InfaktAPIError`.
+        """
+        request = build_deliver(self.settings, invoice_id, type, doc_type, recipient, locale, send_copy)
+        return Call(request, parse_deliver)
+
+    def _get_invoice_call(self, invoice_id: int | str) -> Call[Invoice]:
+        """Read one invoice (by numeric id, or on v3 also by uuid)."""
+        return Call(build_get_invoice(self.settings, invoice_id), parse_invoice)
+
+    def _list_invoices_call(
+        self, *, status: str | None = None, page_size: int = 25, cursor: int | None = None
+    ) -> Call[InvoicePage]:
+        """Read one page of invoices, optionally only those with a normalized ``status``; pass the
+        previous page's ``next_cursor`` as ``cursor`` for the next one."""
+        request = build_list_invoices(self.settings, status=status, page_size=page_size, cursor=cursor)
+        return Call(request, parse_invoice_list)
+
+    # -- the conversation, as actions --------------------------------------------------------
+    def _steps(self, call: Call[_T], sign: Callable[[Request], Request]) -> Steps[_T]:
+        """The policy's conversation for ``call``, signed by ``sign``; returns the parsed result."""
+        conversation = exchange(
+            self.settings, call.request, sign, limiter=self._limiter, now=self._clock, random=self._random
+        )
+        response = yield from conversation
+        return call.parse(call.request, response.status, response.headers, response.body)
+
+    def _known_signer(self) -> Signer | None:
+        """The signer to use, or None while the xAuth token has not been fetched yet."""
+        auth = self.settings.auth
+        return auth if not isinstance(auth, XAuth) else self._token
+
+    def _token_steps(self) -> Steps[OAuth1Auth]:
+        """The xAuth token swap (call it with ``settings.auth`` an :class:`~.auth.XAuth`)."""
+        auth = self.settings.auth
+        assert isinstance(auth, XAuth)
+        request = auth.token_request(self.settings.base_url, user_agent=self.settings.user_agent)
+        return self._steps(Call(request, auth.parse_token), auth.sign)
