@@ -9,7 +9,11 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "get_provider_info"]
+__all__ = ["LEDGER_ASSET_NAME", "__version__", "get_provider_info"]
+
+#: Name of the asset whose state store holds the delivery ledger (:mod:`.ledger`). Here, not in the
+#: ledger module, because every DAG file that uses the deliver operator needs it at parse time.
+LEDGER_ASSET_NAME = "infakt_delivery_ledger"
 
 _INTEGRATION = "inFakt"
 

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_infakt._compat import BaseOperator, ledger_asset
-from airflow_provider_infakt.links import InfaktInvoiceLink
-from airflow_provider_infakt.operators.ledger import LEDGER_ASSET_NAME
+from airflow_provider_infakt import LEDGER_ASSET_NAME, _compat
+from airflow_provider_infakt._compat import (
+    AirflowException,
+    AirflowFailException,
+    BaseOperator,
+    ledger_asset,
+    mask_secret,
+)
+from airflow_provider_infakt.links import INVOICE_URL_XCOM_KEY, InfaktInvoiceLink, invoice_url
 
 if TYPE_CHECKING:
     from airflow_provider_infakt.api import Delivery
     from airflow_provider_infakt.hooks.infakt import InfaktHook
-    from airflow_provider_infakt.operators.ledger import Entry as LedgerEntry
-    from airflow_provider_infakt.operators.ledger import Ledger
+    from airflow_provider_infakt.ledger import Entry as LedgerEntry
+    from airflow_provider_infakt.ledger import Ledger
 
 ON_UNKNOWN_OUTCOME = ("check", "resend", "fail")
 #: How long after an attempt started sending its request may still be in flight or pending at inFakt.
@@ -185,7 +192,6 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         :param seen_oids: ids of objects already rendered (Airflow's guard against cycles).
         :param kwargs: passed on as given (some Airflow 2 releases add ``session``).
         """
-        from airflow_provider_infakt._compat import mask_secret
         from airflow_provider_infakt.api.errors import looks_like_address
 
         super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids, **kwargs)
@@ -194,7 +200,6 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
 
     def execute(self, context: Any) -> int | str:
         """Render -> validate -> ledger check -> deliver -> ledger write -> return the invoice id."""
-        from airflow_provider_infakt._compat import AirflowFailException
         from airflow_provider_infakt.api.errors import InfaktConfigError, InfaktValidationError
         from airflow_provider_infakt.hooks.infakt import InfaktHook
 
@@ -232,10 +237,9 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         return validate_invoice_id(self.invoice_id, settings.api_version)
 
     def _ledger(self, context: Any, hook: InfaktHook, invoice_ref: int | str) -> Ledger | None:
-        from airflow_provider_infakt._compat import ledger_store
-        from airflow_provider_infakt.operators.ledger import Ledger, ledger_key
+        from airflow_provider_infakt.ledger import Ledger, ledger_key
 
-        store = ledger_store()
+        store = _compat.ledger_store()  # looked up at call time: tests put a store in its place
         if store is None:
             self.log.warning(NO_LEDGER_WARNING)
             return None
@@ -263,7 +267,6 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         )
 
     def _deliver_once(self, hook: InfaktHook, ledger: Ledger | None, invoice_ref: int | str) -> int | str:
-        from airflow_provider_infakt._compat import AirflowException, AirflowFailException
         from airflow_provider_infakt.api.errors import InfaktError, InfaktUnknownOutcome
 
         entry = self._read_ledger(ledger)
@@ -319,14 +322,12 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
 
     @staticmethod
     def _nothing_sent(exc: Exception) -> Exception:
-        from airflow_provider_infakt._compat import AirflowException, AirflowFailException
 
         if getattr(exc, "retryable", False):
             return AirflowException(f"Nothing was sent: {exc}")
         return AirflowFailException(f"Nothing was sent: {exc}")
 
     def _read_ledger(self, ledger: Ledger | None) -> LedgerEntry | None:
-        from airflow_provider_infakt._compat import AirflowException
 
         if ledger is None:
             return None
@@ -340,7 +341,6 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
 
     def _write_ledger(self, write: Any, *args: Any) -> Any:
         """Call a ledger write; when it fails, fail the try with what is known about the delivery."""
-        from airflow_provider_infakt._compat import AirflowException
 
         try:
             return write(*args)
@@ -365,11 +365,9 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
 
     def _earlier_attempt_delivered(self, hook: InfaktHook, entry: LedgerEntry) -> bool:
         """Resolve an earlier attempt's unknown outcome: True if it delivered, False to send now."""
-        import time
 
-        from airflow_provider_infakt._compat import AirflowException, AirflowFailException
         from airflow_provider_infakt.api.errors import InfaktError
-        from airflow_provider_infakt.operators.ledger import resolve, seconds_until_settled
+        from airflow_provider_infakt.ledger import resolve, seconds_until_settled
 
         earlier = f"In this DAG run, {entry.writer} was about to deliver invoice {entry.invoice_id} at {entry.at}"
         if self.on_unknown_outcome == "fail":
@@ -438,6 +436,4 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         )
 
     def _push_link(self, context: Any, hook: InfaktHook, invoice_id: int | str) -> None:
-        from airflow_provider_infakt.links import INVOICE_URL_XCOM_KEY, invoice_url
-
         context["ti"].xcom_push(key=INVOICE_URL_XCOM_KEY, value=invoice_url(hook.web_url_template, invoice_id))

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from airflow_provider_infakt._compat import AirflowException, AirflowFailException
+from airflow_provider_infakt.ledger import Entry, resolve
 from airflow_provider_infakt.links import INVOICE_URL_XCOM_KEY, InfaktInvoiceLink
 from airflow_provider_infakt.operators.deliver import InfaktDeliverInvoiceOperator
-from airflow_provider_infakt.operators.ledger import Entry, resolve
 
 
 class FakeTI:
