@@ -16,7 +16,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .auth import ApiKeyAuth, OAuth1Auth, XAuth
-from .errors import (
+
+# Importable from here for code written against earlier releases; not part of the public API.
+from .errors import (  # noqa: F401
     InfaktAPIError,
     InfaktAuthError,
     InfaktBadRequestError,
@@ -38,9 +40,14 @@ from .errors import (
     InfaktUnprocessableError,
     InfaktValidationError,
 )
-from .protocol import Delivery, Invoice, InvoicePage, Request
+from .protocol import (
+    Delivery,
+    Invoice,
+    InvoicePage,
+    Request,  # noqa: F401
+)
 from .settings import ClientSettings, RateLimit
-from .vocabulary import (
+from .vocabulary import (  # noqa: F401
     DELIVERY_TYPES,
     DOC_TYPE_TO_PRINT_TYPE,
     DOC_TYPES,
@@ -61,43 +68,27 @@ if TYPE_CHECKING:
     from .aio import AsyncInfaktClient
     from .client import InfaktClient
 
+#: The public API, deliberately short (README, "Public API"): the two clients, their settings, the
+#: credentials, the results, the exceptions users catch and the validators users call.
 __all__ = [
-    "DELIVERY_TYPES",
-    "DOC_TYPES",
-    "DOC_TYPE_TO_PRINT_TYPE",
-    "LOCALES",
-    "PRINT_TYPES",
-    "STATUSES",
     "ApiKeyAuth",
     "AsyncInfaktClient",
     "ClientSettings",
     "Delivery",
     "InfaktAPIError",
     "InfaktAuthError",
-    "InfaktBadRequestError",
     "InfaktClient",
     "InfaktConfigError",
-    "InfaktConnectionError",
     "InfaktError",
-    "InfaktForbiddenError",
-    "InfaktLockedError",
-    "InfaktNotAcceptableError",
     "InfaktNotFoundError",
-    "InfaktPaymentRequiredError",
-    "InfaktProtocolError",
     "InfaktRateLimitedError",
-    "InfaktRedirectError",
-    "InfaktResponseTooLargeError",
-    "InfaktServerError",
     "InfaktTransportError",
     "InfaktUnknownOutcome",
-    "InfaktUnprocessableError",
     "InfaktValidationError",
     "Invoice",
     "InvoicePage",
     "OAuth1Auth",
     "RateLimit",
-    "Request",
     "XAuth",
     "normalize_status",
     "validate_delivery_type",
