@@ -30,6 +30,21 @@ def with_ledger_asset(inlets: Any) -> list[Any]:
     return items
 
 
+def _is_window(value: object) -> bool:
+    """True for an ``in_flight_window`` the operator can wait out: a finite number of seconds >= 0 (not a
+    bool) or a ``timedelta`` >= 0."""
+    import math
+
+    if isinstance(value, dt.timedelta):
+        return value >= dt.timedelta(0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value) and value >= 0
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 NO_LEDGER_WARNING = (
     "This Airflow has no asset state store (it arrived in Airflow 3.3), so there is no delivery ledger "
     "and a retry cannot know what an earlier try did. Guarantee here: each try sends at most once, and a "
@@ -191,6 +206,12 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
             raise AirflowFailException(
                 f"on_unknown_outcome={self.on_unknown_outcome!r} is not one of "
                 f"{', '.join(repr(v) for v in ON_UNKNOWN_OUTCOME)}"
+            )
+        if not _is_window(self.in_flight_window):
+            # Checked before anything is sent: the window is first needed after an unknown outcome, and a
+            # NaN or negative one would make a retry read the invoice while the request may be pending.
+            raise AirflowFailException(
+                f"in_flight_window={self.in_flight_window!r} is not a number of seconds >= 0 nor a timedelta"
             )
         hook = InfaktHook(infakt_conn_id=self.infakt_conn_id)
         try:
