@@ -724,6 +724,8 @@ def test_property_connection_fields(infakt_emulator_session, wire, data):
         except InfaktConfigError as exc:
             assert str(exc).startswith("connection 'infakt_default': "), str(exc)
             assert secret_free(str(exc)), str(exc)
+            ok, message = InfaktHook().test_connection()  # the UI's "Test" button says the same
+            assert (ok, message) == (False, f"The connection is not usable: {exc}")
             assert emulator.requests == []
             return
         except INTERNAL as exc:
