@@ -297,13 +297,169 @@ def _raised(request: p.Request, status: int, headers: dict[str, str], body: byte
 @PROPERTY
 @given(
     kind=st.sampled_from(list(DELIVERS)),
-    status=st.one_of(st.integers(500, 599), st.sampled_from([301, 302, 303, 307, 308, 100, 203, 205, 206, 418, 409])),
+    status=st.one_of(
+        st.integers(100, 599).filter(lambda s: s not in (*REFUSED, 429, *DONE)),
+        st.sampled_from([300, 301, 302, 303, 307, 308, 399, 499, 500, 503, 599, 100, 203, 205, 206, 418, 409]),
+    ),
     body=st.one_of(bodies, st.sampled_from([*OWN_ERRORS["v3"], *OWN_ERRORS["v2json"], *OWN_ERRORS["v2xml"]])),
+    location=st.sampled_from([None, "/api/v3/elsewhere", "https://proxy.example/login?next=/x"]),
 )
-def test_property_other_statuses_are_an_unknown_outcome_whatever_the_body(kind, status, body):
+def test_property_other_statuses_are_an_unknown_outcome_saying_what_came_back(kind, status, body, location):
     request = DELIVERS[kind]()
-    error = p.error_for(request, status, {"Content-Type": CONTENT_TYPES[kind], "Location": "/x"}, body, now=NOW)
+    headers = {"Content-Type": CONTENT_TYPES[kind], **({"Location": location} if location else {})}
+    error = p.error_for(request, status, headers, body, now=NOW)
     assert type(error) is e.InfaktUnknownOutcome and error.status == status and error.route == request.route
+    message = str(error)
+    if 300 <= status < 400:  # the reason names the redirect and where it pointed (no query: personal data)
+        target = location.partition("?")[0] if location else "nowhere (no Location)"
+        assert f"the answer is HTTP {status}, a redirect to {target};" in message
+        assert "never sent again" in message
+    elif status >= 500:
+        assert f"the server answered HTTP {status} (" in message and "after inFakt acted" in message
+    else:
+        assert f"HTTP {status} is not an answer that proves whether inFakt acted (" in message
+
+
+#: v2 success bodies that do not name the requested invoice, and the reason each must give.
+V2_NOT_PROOF = {
+    b'{"invoice": {}}': "names no invoice_id",
+    b'{"invoice": {"invoice_id": null}}': "names no invoice_id",
+    b'{"invoice": {"invoice_id": "  "}}': "names no invoice_id",
+    b'{"status": "ok"}': "names no invoice_id",
+    b"[]": "names no invoice_id",
+    b'{"invoice": {"invoice_id": 0}}': "invoice_id 0 is not an invoice id",
+    b'{"invoice": {"invoice_id": -7}}': "invoice_id -7 is not an invoice id",
+    b'{"invoice": {"invoice_id": "7x"}}': "invoice_id '7x' is not an invoice id",
+    b'{"invoice": {"invoice_id": true}}': "invoice_id True is not an invoice id",
+    b'{"invoice": {"invoice_id": 8}}': "names invoice 8, not the one requested (7)",
+    b'{"invoice": {"id": "8"}}': "names invoice 8, not the one requested (7)",
+}
+
+
+@pytest.mark.parametrize(("body", "reason"), list(V2_NOT_PROOF.items()))
+@pytest.mark.parametrize("status", DONE)
+def test_a_v2_success_that_does_not_name_the_invoice_says_why_it_proves_nothing(body, reason, status):
+    request = DELIVERS["v2json"]()
+    with pytest.raises(e.InfaktUnknownOutcome) as caught:
+        p.parse_deliver(request, status, {"Content-Type": "application/json"}, body)
+    assert f"HTTP {status} but the answer" in str(caught.value) and reason in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"errors": {}}',
+        b'{"errors": []}',
+        b'{"errors": "invalid"}',
+        b'{"message": ""}',
+        b'{"error": "  "}',
+        b'{"message": 5}',
+        b'{"error": ["x"]}',
+        b"{}",
+    ],
+)
+@pytest.mark.parametrize("status", REFUSED)
+def test_an_empty_or_odd_error_body_is_not_infakt_own_refusal(body, status):
+    """inFakt's own error body has a non-empty text ``message``/``error`` or a non-empty ``errors``
+    object or list; a 4xx with anything else may come from a proxy, so it proves nothing."""
+    error = p.error_for(DELIVERS["v3"](), status, {"Content-Type": "application/json"}, body, now=NOW)
+    assert type(error) is e.InfaktUnknownOutcome and "without inFakt's own error body" in str(error)
+
+
+def test_a_surprise_while_checking_a_deliver_answer_is_an_unknown_outcome(monkeypatch):
+    """A library failing in an unforeseen way (here the decoder) must not pass for "not done"."""
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("xmltodict had a bad day")
+
+    monkeypatch.setattr(p, "_decode_as", broken)
+    with pytest.raises(e.InfaktUnknownOutcome) as caught:
+        p.parse_deliver(DELIVERS["v3"](), 202, {"Content-Type": "application/json"}, b'{"a": 1}')
+    assert "HTTP 202 but the answer could not be checked (RuntimeError)" in str(caught.value)
+
+
+def test_parse_deliver_needs_a_deliver_request():
+    with pytest.raises(ValueError, match="needs the request built by build_deliver"):
+        p.parse_deliver(p.build_get_invoice(v3_settings(), 7), 200, {}, b"")
+
+
+# -- the conversation's counters ------------------------------------------------------------------
+def drive(conversation: Any, answers: list[Any]) -> tuple[list[Any], Any]:
+    """Run ``conversation``, answering each Send with the next of ``answers``; (actions, outcome)."""
+    actions: list[Any] = []
+    reply: Any = None
+    try:
+        while True:
+            action = conversation.send(reply)
+            actions.append(action)
+            reply = answers.pop(0) if isinstance(action, Send) else None
+    except StopIteration as stop:
+        return actions, stop.value
+    except e.InfaktError as exc:
+        return actions, exc
+
+
+@PROPERTY
+@given(
+    max_redirects=st.integers(0, 4), redirects=st.integers(0, 6), status=st.sampled_from(sorted(p.REDIRECT_STATUSES))
+)
+def test_property_a_read_follows_at_most_max_redirects(max_redirects, redirects, status):
+    settings_ = v3_settings(max_redirects=max_redirects)
+    request = p.build_get_invoice(settings_, 1)
+    hop = Response(status, {"Location": "/api/v3/invoices/1.json"}, b"")
+    script = [hop] * redirects + [Response(200, {}, b"{}")]
+    conversation = exchange(settings_, request, lambda r: r, limiter=None, now=lambda: NOW, random=lambda: 0.5)
+    actions, outcome = drive(conversation, script)
+    sends = [a for a in actions if isinstance(a, Send)]
+    if redirects <= max_redirects:
+        assert isinstance(outcome, Response) and outcome.status == 200 and len(sends) == redirects + 1
+    else:
+        assert isinstance(outcome, e.InfaktRedirectError) and len(sends) == max_redirects + 1
+        assert f"more than {max_redirects} redirects" in str(outcome)
+
+
+class ScriptedLimiter:
+    """A rate limiter whose waits are given in advance."""
+
+    def __init__(self, waits: list[float]) -> None:
+        self.waits = list(waits)
+
+    def reserve(self, method: str) -> float:
+        return self.waits.pop(0)
+
+
+@PROPERTY
+@given(
+    kind=kinds,
+    waits=st.lists(st.one_of(st.just(0.0), st.floats(0.001, 0.999), st.floats(1, 60)), min_size=1, max_size=4),
+)
+def test_property_the_rate_limiter_wait_comes_before_each_send_and_only_when_there_is_one(kind, waits):
+    settings_ = v3_settings(max_retries=len(waits))
+    request = request_for(settings_, kind)
+    script = [Response(429, {"Retry-After": "0"}, b"")] * (len(waits) - 1) + [Response(200, {}, b"")]
+    conversation = exchange(
+        settings_, request, lambda r: r, limiter=ScriptedLimiter(waits), now=lambda: NOW, random=lambda: 0.5
+    )
+    actions, outcome = drive(conversation, script)
+    assert isinstance(outcome, Response) and outcome.status == 200
+    expected: list[Any] = []
+    for number, wait in enumerate(waits):
+        if number:
+            expected.append(Sleep(0.0))  # Retry-After: 0
+        if wait > 0:
+            expected.append(Sleep(wait))
+        expected.append(Send(request))
+    assert actions == expected
+
+
+def test_a_send_answered_with_nothing_is_a_driver_bug():
+    settings_ = v3_settings()
+    conversation = exchange(
+        settings_, p.build_get_invoice(settings_, 1), lambda r: r, limiter=None, now=lambda: NOW, random=lambda: 0.5
+    )
+    assert isinstance(next(conversation), Send)
+    with pytest.raises(RuntimeError, match="must be answered with a Response or Failure"):
+        conversation.send(None)
 
 
 @PROPERTY
