@@ -214,7 +214,10 @@ class ClientSettings:
 
 
 def _seconds(value: object) -> bool:
-    """True for a number of seconds a timeout may be: positive, finite, at most a day (not a bool)."""
+    """True for a number of seconds a timeout may be: positive, finite, at most a day (not a bool).
+
+    :param value: the timeout or deadline as given.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     return math.isfinite(value) and 0 < value <= MAX_TIMEOUT_SECONDS

@@ -107,7 +107,14 @@ def _bool(conn_id: str, name: str, value: Any) -> bool:
 def _number(conn_id: str, name: str, value: Any, *, integer: bool = False, minimum: float = 0) -> float:
     """``value`` as a finite number >= ``minimum`` (a whole one with ``integer``: ``1.5`` is refused, not
     cut to 1), or :class:`InfaktConfigError` naming the field. JSON extras may hold ``NaN`` and
-    ``Infinity``: refused too."""
+    ``Infinity``: refused too.
+
+    :param conn_id: the connection, for the message.
+    :param name: the extra field, for the message.
+    :param value: the value as the connection holds it.
+    :param integer: whether only whole numbers are accepted.
+    :param minimum: the smallest value accepted.
+    """
     number: float | None = None
     if not isinstance(value, bool):
         try:
@@ -241,7 +248,11 @@ def settings_from_connection(fields: ConnectionFields) -> ClientSettings:
 def _check_unused_fields(fields: ConnectionFields) -> None:
     """Refuse ``port`` and ``schema``: the whole base URL is in ``host``, and a port or path given apart
     (a connection URI such as ``infakt://:key@127.0.0.1:8765/api/v3`` puts them there) would otherwise be
-    dropped silently, sending every request to another port or path than the one meant."""
+    dropped silently, sending every request to another port or path than the one meant.
+
+    :param fields: the connection's fields.
+    :raises InfaktConfigError: when ``port`` or ``schema`` is set, with the ``host`` value to use.
+    """
     port = fields.port
     schema = (fields.schema or "").strip("/ ")
     unused = [f"port={port!r}"] if port is not None else []

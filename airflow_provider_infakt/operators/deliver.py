@@ -32,7 +32,10 @@ def with_ledger_asset(inlets: Any) -> list[Any]:
 
 def _is_window(value: object) -> bool:
     """True for an ``in_flight_window`` the operator can wait out: a finite number of seconds >= 0 (not a
-    bool) or a ``timedelta`` >= 0."""
+    bool) or a ``timedelta`` >= 0.
+
+    :param value: the operator's ``in_flight_window`` as given.
+    """
     import math
 
     if isinstance(value, dt.timedelta):
