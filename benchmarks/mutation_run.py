@@ -305,9 +305,10 @@ def _parents(tree: ast.AST) -> dict[int, tuple[ast.AST, str, int | None]]:
     return parents
 
 
-def mutants(target: Target) -> list[Mutant]:
-    """Every mutant of ``target``'s functions, in source order."""
-    source = (ROOT / target.path).read_text(encoding="utf-8")
+def mutants(target: Target, root: pathlib.Path = ROOT) -> list[Mutant]:
+    """Every mutant of ``target``'s functions, in source order, made from the module under ``root``
+    (a copy of HEAD for a run: the working tree may change while it runs)."""
+    source = (root / target.path).read_text(encoding="utf-8")
     tree = ast.parse(source)
     skipped = _skipped(tree)
     order = list(ast.walk(tree))  # the same walk over a deep copy yields the copied nodes in this order
@@ -383,6 +384,7 @@ def _check_copy(copy_root: pathlib.Path) -> None:
 def run(targets: list[Target], jobs: int, timeout_factor: float, lines: set[int]) -> list[Result]:
     """Test every mutant of ``targets`` (only those at ``lines``, when given) and return the results."""
     with tempfile.TemporaryDirectory(prefix="infakt-mutation-") as scratch:
+        pristine = _copy_of_head(pathlib.Path(scratch) / "head")  # mutants are made from it; never run in
         copies: queue.Queue[pathlib.Path] = queue.Queue()
         for worker in range(jobs):
             copy_root = _copy_of_head(pathlib.Path(scratch) / f"copy{worker}")
@@ -412,7 +414,7 @@ def run(targets: list[Target], jobs: int, timeout_factor: float, lines: set[int]
                 copies.put(copy_root)
             return Result(mutant, outcome, seconds)
 
-        all_mutants = [m for t in targets for m in mutants(t) if not lines or m.line in lines]
+        all_mutants = [m for t in targets for m in mutants(t, pristine) if not lines or m.line in lines]
         results: list[Result] = []
         with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
             for number, result in enumerate(pool.map(attempt, all_mutants), 1):

@@ -252,3 +252,37 @@ def test_property_without_a_ledger_each_try_sends_at_most_once(
     else:
         assert type(error) is AirflowFailException and "Without a delivery ledger" in str(error)
     assert len(emulator.deliveries) <= 1
+
+
+windows = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**6), max_value=10**20),
+    st.sampled_from([10**400, -0.0, True, False, None, "300", "abc", [300], {"seconds": 1}]),
+    st.builds(dt.timedelta, seconds=st.floats(min_value=-1e6, max_value=1e6)),
+    st.just(dt.timedelta.min),
+)
+
+
+@settings(derandomize=True, max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(window=windows)
+def test_property_in_flight_window_is_checked_before_anything_is_sent(infakt_emulator_session, patched, window):
+    """Seconds >= 0 or a timedelta >= 0; anything else (NaN, infinity, negative, text, a bool) is
+    refused at once: the window is first needed after an unknown outcome, too late to refuse it."""
+    emulator = infakt_emulator_session
+    _emulator[0] = emulator
+    emulator.reset()
+    _store[0] = DictStore()
+    os.environ["AIRFLOW_CONN_INFAKT_DEFAULT"] = json.dumps(emulator.connection())
+    task = InfaktDeliverInvoiceOperator(task_id="deliver", invoice_id=1, in_flight_window=window)
+    result, error = execute(task, 1)
+    if isinstance(window, dt.timedelta):
+        valid = window >= dt.timedelta(0)
+    else:
+        number = window if isinstance(window, (int, float)) and not isinstance(window, bool) else None
+        valid = number is not None and abs(number) < 1e300 and math.isfinite(number) and number >= 0
+    if valid:
+        assert (result, error, len(emulator.deliveries)) == (1, None, 1)
+    else:
+        assert type(error) is AirflowFailException and "in_flight_window=" in str(error)
+        assert "is not a number of seconds >= 0 nor a timedelta" in str(error)
+        assert emulator.requests == []
