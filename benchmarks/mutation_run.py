@@ -223,6 +223,8 @@ def _skipped(tree: ast.Module) -> set[int]:
                 skipped.update(id(n) for n in ast.walk(body[0]))
         if isinstance(node, ast.JoinedStr) or _is_log_call(node):
             skipped.update(id(n) for n in ast.walk(node))
+        if isinstance(node, ast.Expr) and _is_log_call(node.value):  # the log line itself: not deleted
+            skipped.add(id(node))
     return skipped
 
 
