@@ -374,6 +374,15 @@ def build_list_invoices(
             field="page_size",
             value=page_size,
         )
+    first = 1 if version == "v2" else 0  # v2 counts pages from 1, v3 an offset from 0
+    if cursor is not None and (
+        isinstance(cursor, bool) or not isinstance(cursor, int) or not first <= cursor <= _MAX_ID
+    ):
+        raise InfaktValidationError(
+            f"invalid cursor {_shown(cursor)}: expected None or an int from {first} (a page's next_cursor)",
+            field="cursor",
+            value=_shown(cursor),
+        )
     raw_status = status_query_value(status, version) if status is not None else None
     if version == "v2":
         page = 1 if cursor is None else cursor
