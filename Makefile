@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-airflow-$(AIRFLOW_VERSION)
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-floor lint demo bench clean
+.PHONY: venv test test-floor lint demo bench mutation clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/import_cost.py --compare airflow.providers.http.operators.http
 	$(BIN)/python benchmarks/trigger_scale.py
 	$(BIN)/python benchmarks/fault_campaign.py --runs 1000 --airflow-runs 200
+
+# Mutation testing of the delivery-decision code (not part of `make test`; about an hour on 2 cores).
+# It tests copies of HEAD, so commit first. MUTATION_ARGS="--module ledger --jobs 1" narrows it.
+MUTATION_ARGS ?=
+mutation: $(STAMP)
+	$(BIN)/python benchmarks/mutation_run.py $(MUTATION_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check airflow_provider_infakt tests benchmarks example_dags demo

@@ -21,3 +21,10 @@ os.environ["AIRFLOW_HOME"] = str(_home)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_dags)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
+
+# benchmarks/mutation_run.py sets HYPOTHESIS_PROFILE=mutation: a failing example is enough there, so
+# Hypothesis skips shrinking it. The examples generated are the same in every profile.
+from hypothesis import Phase, settings  # noqa: E402
+
+settings.register_profile("mutation", phases=[Phase.explicit, Phase.reuse, Phase.generate])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -11,6 +11,7 @@ computation. ``httpx`` is imported when a client is created.
 from __future__ import annotations
 
 import asyncio
+import os
 import random as _random
 import ssl
 import threading
@@ -23,6 +24,7 @@ from ._body import BodyReader
 from ._core import Call, ClientCore, Steps, async_call, describe_exception, next_cursor, past_deadline
 from ._logging import mask_addresses_in
 from .auth import Signer
+from .errors import InfaktConfigError
 from .policy import Failure, FailureKind, Response, Send
 from .protocol import Invoice, Request, wrong_destination
 from .settings import ClientSettings
@@ -53,7 +55,15 @@ def shared_ssl_context(verify: bool | str) -> ssl.SSLContext | bool:
         if context is None:
             import certifi
 
-            context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else certifi.where())
+            try:
+                if isinstance(verify, str) and os.path.isdir(verify):  # a c_rehash'ed directory, as requests takes
+                    context = ssl.create_default_context(capath=verify)
+                else:
+                    context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else certifi.where())
+            except OSError as exc:  # ssl.SSLError too: a file that holds no certificate
+                raise InfaktConfigError(
+                    f"verify={verify!r}: the CA bundle cannot be loaded ({describe_exception(exc)})"
+                ) from None
             _SSL_CONTEXTS[verify] = context
         return context
 

@@ -73,6 +73,12 @@ class ApiKeyAuth:
 
     def __init__(self, key: str) -> None:
         self._key = _require("API key", key)
+        if not all("!" <= ch <= "~" for ch in self._key):
+            # It travels as an HTTP header value: a non-ASCII letter would fail deep in http.client
+            # (UnicodeEncodeError), a NUL or a space would go out as typed. The key is not shown.
+            raise InfaktConfigError(
+                "API key must consist of printable ASCII characters without spaces; check what was pasted"
+            )
 
     def sign(self, request: Request) -> Request:
         """A copy of ``request`` carrying the API key header."""

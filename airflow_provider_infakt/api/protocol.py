@@ -38,6 +38,7 @@ from ._answers import (
     error_for,
 )
 from ._decode import (
+    _MAX_ID,
     MAX_QUOTED,
     _as_int,
     _as_text,
@@ -242,6 +243,15 @@ def build_list_invoices(
             f"invalid page_size {page_size!r}: expected an int from 1 to {MAX_PAGE_SIZE}",
             field="page_size",
             value=page_size,
+        )
+    first = 1 if version == "v2" else 0  # v2 counts pages from 1, v3 an offset from 0
+    if cursor is not None and (
+        isinstance(cursor, bool) or not isinstance(cursor, int) or not first <= cursor <= _MAX_ID
+    ):
+        raise InfaktValidationError(
+            f"invalid cursor {_shown(cursor)}: expected None or an int from {first} (a page's next_cursor)",
+            field="cursor",
+            value=_shown(cursor),
         )
     raw_status = status_query_value(status, version) if status is not None else None
     if version == "v2":

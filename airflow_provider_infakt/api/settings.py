@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
+import os
+import unicodedata
 import urllib.parse
 from typing import TYPE_CHECKING, Final
 
@@ -22,9 +25,19 @@ from .vocabulary import ApiVersion, Format, validate_api_version, validate_forma
 if TYPE_CHECKING:
     from .auth import Auth
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "ClientSettings", "RateLimit", "is_loopback_host", "oauth_root"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "MAX_TIMEOUT_SECONDS",
+    "ClientSettings",
+    "RateLimit",
+    "is_loopback_host",
+    "oauth_root",
+]
 
 DEFAULT_MAX_RESPONSE_BYTES: Final = 10 * 1024 * 1024
+#: The longest timeout or deadline accepted, in seconds (a day): longer ones are typing mistakes, and
+#: past about 10**9 seconds the standard library's waits overflow.
+MAX_TIMEOUT_SECONDS: Final = 24 * 3600.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,10 +121,20 @@ class ClientSettings:
         object.__setattr__(self, "base_url", self._checked_url())
         self._check_auth()
         connect, read = self.timeout
-        if connect <= 0 or read <= 0:
-            raise InfaktConfigError(f"timeouts must be positive, got connect={connect}, read={read}")
-        if self.deadline is not None and not 0 < self.deadline < float("inf"):
-            raise InfaktConfigError(f"deadline must be a positive number of seconds, got {self.deadline!r}")
+        if not (_seconds(connect) and _seconds(read)):
+            raise InfaktConfigError(
+                f"timeouts must be positive numbers of seconds up to {MAX_TIMEOUT_SECONDS:g}, "
+                f"got connect={connect!r}, read={read!r}"
+            )
+        if self.deadline is not None and not _seconds(self.deadline):
+            raise InfaktConfigError(
+                f"deadline must be a positive number of seconds up to {MAX_TIMEOUT_SECONDS:g}, got {self.deadline!r}"
+            )
+        if isinstance(self.verify, str) and not os.path.exists(self.verify):
+            raise InfaktConfigError(
+                f"verify={self.verify!r}: no CA bundle (file or directory) at that path; give an existing "
+                "path, true for the default CA bundle, or false"
+            )
         if self.max_retries < 0 or self.max_redirects < 0:
             raise InfaktConfigError("max_retries and max_redirects must be zero or more")
         if self.max_response_bytes < 1024:
@@ -120,7 +143,18 @@ class ClientSettings:
     def _checked_url(self) -> str:
         if not isinstance(self.base_url, str) or not self.base_url.strip():
             raise InfaktConfigError("base_url is empty; expected e.g. https://api.infakt.pl/api/v3")
-        parts = urllib.parse.urlsplit(self.base_url.strip())
+        text = self.base_url.strip()
+        bad = next((ch for ch in text if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf")), None)
+        if bad is not None:  # the URL is not shown: it may hold credentials
+            # urlsplit drops tabs and line breaks silently ('exa\nmple.com' would become 'example.com').
+            raise InfaktConfigError(f"base_url contains whitespace or a control character (U+{ord(bad):04X})")
+        try:
+            parts = urllib.parse.urlsplit(text)
+            port = parts.port  # parsed here: an invalid port would otherwise fail at the first request
+        except ValueError as exc:  # a port that is no number or out of range, an unclosed '[' ...
+            raise InfaktConfigError(f"base_url cannot be parsed as a URL: {exc}") from None
+        if port == 0:
+            raise InfaktConfigError("base_url has port 0, which no server listens on")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InfaktConfigError(
                 f"base_url must be an http(s) URL with a host, e.g. https://api.infakt.pl/api/v3 "
@@ -163,3 +197,13 @@ class ClientSettings:
     def origin(self) -> tuple[str, str, int]:
         """(scheme, host, port) of the base URL: the only place credentials are ever sent."""
         return url_origin(self.base_url)
+
+
+def _seconds(value: object) -> bool:
+    """True for a number of seconds a timeout may be: positive, finite, at most a day (not a bool).
+
+    :param value: the timeout or deadline as given.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value) and 0 < value <= MAX_TIMEOUT_SECONDS

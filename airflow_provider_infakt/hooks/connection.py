@@ -23,6 +23,7 @@ The connection contract:
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,12 +65,20 @@ class ConnectionFields:
     login: str | None
     password: str | None
     extra: Mapping[str, Any]
+    port: int | None = None
+    schema: str | None = None
 
 
 def normalized_extra(extra: Mapping[str, Any], conn_type: str = "infakt") -> dict[str, Any]:
-    """The extras with Airflow 2's form prefix (``extra__infakt__``) removed and empty strings dropped."""
+    """The extras with Airflow 2's form prefix (``extra__infakt__``) removed and empty strings dropped.
+
+    Extras that are not a JSON object (a list, a number: Airflow hands them over as parsed) read as none
+    here; :func:`settings_from_connection` refuses them.
+    """
     prefix = f"extra__{conn_type}__"
     clean: dict[str, Any] = {}
+    if not isinstance(extra, Mapping):
+        return clean
     for key, value in extra.items():
         name = key[len(prefix) :] if key.startswith(prefix) else key
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -96,16 +105,30 @@ def _bool(conn_id: str, name: str, value: Any) -> bool:
 
 
 def _number(conn_id: str, name: str, value: Any, *, integer: bool = False, minimum: float = 0) -> float:
-    try:
-        number = int(value) if integer else float(value)
-    except (TypeError, ValueError):
+    """``value`` as a finite number >= ``minimum`` (a whole one with ``integer``: ``1.5`` is refused, not
+    cut to 1), or :class:`InfaktConfigError` naming the field. JSON extras may hold ``NaN`` and
+    ``Infinity``: refused too.
+
+    :param conn_id: the connection, for the message.
+    :param name: the extra field, for the message.
+    :param value: the value as the connection holds it.
+    :param integer: whether only whole numbers are accepted.
+    :param minimum: the smallest value accepted.
+    """
+    number: float | None = None
+    if not isinstance(value, bool):
+        try:
+            number = int(value) if integer and not isinstance(value, float) else float(value)
+        except (TypeError, ValueError, OverflowError):
+            number = None
+    if isinstance(number, float) and (not math.isfinite(number) or (integer and not number.is_integer())):
         number = None
-    if number is None or isinstance(value, bool) or number < minimum:
+    if number is None or number < minimum:
         kind = "an integer" if integer else "a number"
         raise InfaktConfigError(
             f"connection {conn_id!r}: extra.{name}={value!r} is not {kind} >= {minimum:g}"
         ) from None
-    return number
+    return int(number) if integer else number
 
 
 def _choice(conn_id: str, name: str, value: Any, allowed: tuple[str, ...]) -> str:
@@ -155,6 +178,12 @@ def settings_from_connection(fields: ConnectionFields) -> ClientSettings:
     Error messages name the connection, the field and the allowed values; they never contain a secret.
     """
     conn_id = fields.conn_id
+    if not isinstance(fields.extra, Mapping):
+        raise InfaktConfigError(
+            f"connection {conn_id!r}: extra must be a JSON object (name: value pairs), "
+            f"got a {type(fields.extra).__name__}"
+        )
+    _check_unused_fields(fields)
     extra = normalized_extra(fields.extra)
     unknown = sorted(set(extra) - set(EXTRA_FIELDS))
     if unknown:
@@ -179,13 +208,28 @@ def settings_from_connection(fields: ConnectionFields) -> ClientSettings:
         options["deadline"] = _number(conn_id, "deadline", extra["deadline"], minimum=0.001)
     if "verify" in extra:
         verify = extra["verify"]
+        if not isinstance(verify, (bool, str)) and verify not in (0, 1):
+            raise InfaktConfigError(
+                f"connection {conn_id!r}: extra.verify={verify!r} is neither true, false nor a CA bundle path"
+            )
         is_flag = isinstance(verify, bool) or str(verify).strip().lower() in ("true", "false", "1", "0")
-        options["verify"] = _bool(conn_id, "verify", verify) if is_flag else str(verify)
+        options["verify"] = _bool(conn_id, "verify", str(verify)) if is_flag else verify
     if "max_retries" in extra:
         options["max_retries"] = int(_number(conn_id, "max_retries", extra["max_retries"], integer=True))
     if "allow_http" in extra:
         options["allow_http"] = _bool(conn_id, "allow_http", extra["allow_http"])
     options["rate_limit"] = _rate_limit(conn_id, extra.get("rate_limit", True))
+    if "web_url" in extra and not isinstance(extra["web_url"], str):
+        raise InfaktConfigError(
+            f"connection {conn_id!r}: extra.web_url must be a URL text with {{invoice_id}}, "
+            f"got a {type(extra['web_url']).__name__}"
+        )
+    for name in ("oauth_token", "oauth_token_secret", "xauth_username", "xauth_password"):
+        if name in extra and not isinstance(extra[name], str):
+            # No value in the message: these may be secrets.
+            raise InfaktConfigError(
+                f"connection {conn_id!r}: extra.{name} must be a string, got a {type(extra[name]).__name__}"
+            )
 
     base_url = base_url_for(fields, api_version, sandbox)
     auth = _auth(fields, api_version, extra)
@@ -199,6 +243,33 @@ def settings_from_connection(fields: ConnectionFields) -> ClientSettings:
         )
     except InfaktConfigError as exc:
         raise InfaktConfigError(f"connection {conn_id!r}: {exc}") from None
+
+
+def _check_unused_fields(fields: ConnectionFields) -> None:
+    """Refuse ``port`` and ``schema``: the whole base URL is in ``host``, and a port or path given apart
+    (a connection URI such as ``infakt://:key@127.0.0.1:8765/api/v3`` puts them there) would otherwise be
+    dropped silently, sending every request to another port or path than the one meant.
+
+    :param fields: the connection's fields.
+    :raises InfaktConfigError: when ``port`` or ``schema`` is set, with the ``host`` value to use.
+    """
+    port = fields.port
+    schema = (fields.schema or "").strip("/ ")
+    unused = [f"port={port!r}"] if port is not None else []
+    unused += [f"schema={fields.schema!r}"] if schema else []
+    if not unused:
+        return
+    host = (fields.host or "").strip().rstrip("/")
+    suggestion = ""
+    if host:
+        guess = host if "://" in host else "https://" + host
+        guess += f":{port}" if port is not None else ""
+        guess += f"/{schema}" if schema else ""
+        suggestion = f" (here probably host={guess!r})"
+    raise InfaktConfigError(
+        f"connection {fields.conn_id!r}: {' and '.join(unused)} would be ignored: the host field holds the "
+        f"whole API base URL with scheme, port and path{suggestion}; leave port and schema empty"
+    )
 
 
 def _rate_limit(conn_id: str, value: Any) -> RateLimit | None:

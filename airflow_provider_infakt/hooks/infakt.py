@@ -55,6 +55,8 @@ class InfaktHook(BaseHook):
             login=conn.login,
             password=conn.password,
             extra=conn.extra_dejson,
+            port=getattr(conn, "port", None),
+            schema=getattr(conn, "schema", None),
         )
         for secret in secrets_of(fields):
             mask_secret(secret)

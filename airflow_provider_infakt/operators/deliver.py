@@ -42,10 +42,13 @@ def _window_seconds(value: object) -> float | None:
     if isinstance(value, dt.timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int too large for a float
+            return None
     else:
         return None
-    return seconds if 0 <= seconds <= 86400 else None  # also refuses nan
+    return seconds if 0 <= seconds <= 86400 else None  # also refuses nan and inf
 
 
 NO_LEDGER_WARNING = (

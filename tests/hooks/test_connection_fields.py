@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import certifi
 import pytest
 
 from airflow_provider_infakt.api import ApiKeyAuth, InfaktConfigError, OAuth1Auth, RateLimit, XAuth
@@ -76,9 +77,9 @@ def test_airflow2_form_prefixes_and_empty_values_are_understood():
 
 def test_options():
     settings = settings_from_connection(
-        fields(timeout=5, verify="/etc/ssl/ca.pem", max_retries="0", allow_http=True, rate_limit=False)
+        fields(timeout=5, verify=certifi.where(), max_retries="0", allow_http=True, rate_limit=False)
     )
-    assert (settings.timeout, settings.verify, settings.max_retries) == ((5.0, 5.0), "/etc/ssl/ca.pem", 0)
+    assert (settings.timeout, settings.verify, settings.max_retries) == ((5.0, 5.0), certifi.where(), 0)
     assert settings.rate_limit is None
     custom = settings_from_connection(fields(rate_limit={"get_per_minute": 60, "other_per_minute": 30}))
     assert custom.rate_limit == RateLimit(60, 30)
