@@ -3,32 +3,7 @@ still works: the ledger is not an operator and lives in :mod:`airflow_provider_i
 
 from __future__ import annotations
 
-from airflow_provider_infakt.ledger import (
-    DELIVERED_STATUS,
-    KEY_PREFIX,
-    LEDGER_ASSET_NAME,
-    UNDELIVERED_STATUSES,
-    Decision,
-    Entry,
-    Ledger,
-    State,
-    StateStore,
-    ledger_key,
-    resolve,
-    seconds_until_settled,
-)
+from airflow_provider_infakt import ledger as _ledger
+from airflow_provider_infakt.ledger import *  # noqa: F403 - the same names, under the old path
 
-__all__ = [
-    "DELIVERED_STATUS",
-    "KEY_PREFIX",
-    "LEDGER_ASSET_NAME",
-    "UNDELIVERED_STATUSES",
-    "Decision",
-    "Entry",
-    "Ledger",
-    "State",
-    "StateStore",
-    "ledger_key",
-    "resolve",
-    "seconds_until_settled",
-]
+__all__ = list(_ledger.__all__)
