@@ -330,6 +330,7 @@ def campaign(runs: int, airflow_runs: int, seed: int, workers: int = 6, every_ki
         chunks = [fast[i::workers] for i in range(workers)]
 
         def work(index: int) -> list[Outcome]:
+            _thread_ready()
             done = []
             with _servers() as (emu, proxy):
                 for (kind, api), run_seed in chunks[index]:
@@ -348,6 +349,18 @@ def campaign(runs: int, airflow_runs: int, seed: int, workers: int = 6, every_ki
             for (kind, api), run_seed in slow:
                 outcomes.append(run_airflow(emu, proxy, kind, api, random.Random(run_seed)))
     return outcomes
+
+
+def _thread_ready() -> None:
+    """Airflow 2's ExecutorSafeguard keeps its callers in a thread-local made in the main thread only;
+    give this worker thread its own (Airflow 3 needs nothing)."""
+    try:
+        from airflow.models.baseoperator import ExecutorSafeguard
+    except ImportError:
+        return
+    sentinel = getattr(ExecutorSafeguard, "_sentinel", None)
+    if sentinel is not None and not hasattr(sentinel, "callers"):
+        sentinel.callers = {}
 
 
 def _executor_safeguard() -> Any:
