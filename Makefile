@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python apache-airflow-providers-http
 	$(BIN)/python benchmarks/import_cost.py --compare airflow.providers.http.operators.http
 	$(BIN)/python benchmarks/trigger_scale.py
+	$(BIN)/python benchmarks/fault_campaign.py --runs 1000 --airflow-runs 200
 
 lint: $(STAMP)
 	$(BIN)/ruff check airflow_provider_infakt tests benchmarks example_dags demo tools

@@ -124,7 +124,10 @@ KINDS: dict[str, tuple[Setup, tuple[str, ...]]] = {
     "drop after processing": (_emu(drop="after"), APIS),
     "processing beyond client timeout": (_slow_processing, APIS),
     "processing beyond execution_timeout": (_beyond_execution_timeout, APIS),
-    "5xx from inFakt, not processed": (lambda e, p, a, i, r: _emu(status=r.choice([500, 502, 503, 504]))(e, p, a, i, r), APIS),
+    "5xx from inFakt, not processed": (
+        lambda e, p, a, i, r: _emu(status=r.choice([500, 502, 503, 504]))(e, p, a, i, r),
+        APIS,
+    ),
     "5xx with inFakt's body after forwarding": (_proxy("status", status=500), APIS),
     "gateway HTML 502/503/504 after forwarding": (
         lambda e, p, a, i, r: _proxy("gateway", status=r.choice([502, 503, 504]))(e, p, a, i, r),
@@ -138,6 +141,7 @@ KINDS: dict[str, tuple[Setup, tuple[str, ...]]] = {
     "deeply nested body": (_proxy("deep_json"), APIS),
     "dropped by a proxy after forwarding": (_proxy("drop_after"), APIS),
     "answer delayed beyond client timeout": (_proxy("delay", delay=PROCESSING_DELAY), APIS),
+    "v2 GET resent by a proxy (replay)": (_proxy("replay"), ("v2-json", "v2-xml")),
     "payment between tries (cut before)": (_pay_between("before"), APIS),
     "payment between tries (cut after)": (_pay_between("after"), APIS),
     "manual sending between tries": (_manual_send_between, APIS),
@@ -274,6 +278,7 @@ def _airflow_dags() -> dict[str, Any]:
 
         folder = pathlib.Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
         (folder / "infakt_fault_campaign.py").write_text(
+            "# The airflow DAGs of benchmarks/fault_campaign.py (safe-mode discovery wants both words).\n"
             f"import sys\nsys.path.insert(0, {str(HERE)!r})\n"
             "from _campaign_dags import build\n\nglobals().update(build())\n"
         )
@@ -292,22 +297,35 @@ def _servers() -> Iterator[tuple[Any, Any]]:
 
 def _draw(rng: random.Random, airflow: bool) -> tuple[str, str]:
     kinds = [k for k in KINDS if airflow or KINDS[k][0] is not _beyond_execution_timeout]
-    kind = kinds[rng.randrange(len(kinds))]
+    return _with_api(rng, kinds[rng.randrange(len(kinds))])
+
+
+def _with_api(rng: random.Random, kind: str) -> tuple[str, str]:
     apis = KINDS[kind][1]
     return kind, apis[rng.randrange(len(apis))]
 
 
-def campaign(runs: int, airflow_runs: int, seed: int, workers: int = 6) -> list[Outcome]:
-    """``runs`` seeded runs in all, ``airflow_runs`` of them through real Airflow retries."""
+def campaign(runs: int, airflow_runs: int, seed: int, workers: int = 6, every_kind: bool = False) -> list[Outcome]:
+    """``runs`` seeded runs in all, ``airflow_runs`` of them through real Airflow retries; with
+    ``every_kind``, the fast runs take the fault kinds in turn (each at least once when ``runs`` allows)
+    instead of drawing them."""
     from airflow_provider_infakt import _compat
 
     rng = random.Random(seed)
-    fast = [(_draw(rng, False), rng.randrange(2**32)) for _ in range(max(0, runs - airflow_runs))]
+    fast_kinds = [k for k in KINDS if KINDS[k][0] is not _beyond_execution_timeout]
+    fast = [
+        (_draw(rng, False) if not every_kind else _with_api(rng, fast_kinds[n % len(fast_kinds)]), rng.randrange(2**32))
+        for n in range(max(0, runs - airflow_runs))
+    ]
     slow = [(_draw(rng, True), rng.randrange(2**32)) for _ in range(airflow_runs)]
     outcomes: list[Outcome] = []
 
     real_store = _compat.ledger_store
     _compat.ledger_store = _store  # the fast runs' ledger: a dictionary per run
+    safeguard = _executor_safeguard()
+    was = safeguard.test_mode if safeguard else None
+    if safeguard:
+        safeguard.test_mode = True  # fast runs call execute() as the task runner would; no warning each time
     try:
         chunks = [fast[i::workers] for i in range(workers)]
 
@@ -323,11 +341,21 @@ def campaign(runs: int, airflow_runs: int, seed: int, workers: int = 6) -> list[
                 outcomes.extend(done)
     finally:
         _compat.ledger_store = real_store
+        if safeguard:
+            safeguard.test_mode = was
     if slow:
         with _servers() as (emu, proxy):
             for (kind, api), run_seed in slow:
                 outcomes.append(run_airflow(emu, proxy, kind, api, random.Random(run_seed)))
     return outcomes
+
+
+def _executor_safeguard() -> Any:
+    try:  # Airflow 3
+        from airflow.sdk.bases.operator import ExecutorSafeguard
+    except ImportError:  # Airflow 2 warns only in its own tests
+        return None
+    return ExecutorSafeguard
 
 
 COLUMNS = ("once", "duplicate", "silent loss", "clear failure", "unclear failure")

@@ -1,9 +1,11 @@
 """AsyncInfaktClient: the asyncio client, over ``httpx.AsyncClient``.
 
 Same protocol module, same retry policy (:func:`.policy.exchange`) as :class:`~.client.InfaktClient`;
-only the transport differs. It never blocks the event loop: waits use the injected async ``sleep``
-(``asyncio.sleep``), and OAuth signing is pure computation. ``httpx`` is imported when a client is
-created.
+only the transport differs. Every request's destination is checked, as httpx parsed its URL, right
+before it goes out, and each request has an overall deadline
+(:attr:`~.settings.ClientSettings.request_deadline`, ``asyncio.wait_for``). It never blocks the
+event loop: waits use the injected async ``sleep`` (``asyncio.sleep``), and OAuth signing is pure
+computation. ``httpx`` is imported when a client is created.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
+from ._body import BodyReader
 from ._logging import mask_addresses_in
 from .auth import OAuth1Auth, Signer, XAuth
-from .client import declared_length, describe_exception, too_large
+from .client import describe_exception, past_deadline
 from .policy import Failure, FailureKind, Response, Send, exchange
 from .protocol import (
     Delivery,
@@ -32,6 +35,7 @@ from .protocol import (
     parse_deliver,
     parse_invoice,
     parse_invoice_list,
+    wrong_destination,
 )
 from .ratelimit import RateLimiter
 from .settings import ClientSettings
@@ -90,7 +94,8 @@ class AsyncInfaktClient:
     """An asyncio inFakt client for one account (v2 or v3), usable from plain Python.
 
     ``sleep`` (async), ``clock``, ``monotonic`` and ``random`` are injectable for tests;
-    ``http_client`` may be a prepared ``httpx.AsyncClient`` (it must not follow redirects). The xAuth
+    ``http_client`` may be a prepared ``httpx.AsyncClient`` (redirects are never followed by it: this
+    client adds a response hook that keeps a redirect's ``Location`` away from httpx). The xAuth
     token is fetched once, under an ``asyncio.Lock``, and kept for the client's life. Use it as an async
     context manager or await :meth:`aclose`.
     """
@@ -116,10 +121,14 @@ class AsyncInfaktClient:
                 timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
                 verify=verify,
                 follow_redirects=False,
+                event_hooks={"response": [_set_location_aside]},
             )
             self._owns_client = True
         else:
             self._owns_client = False
+            hooks = http_client.event_hooks
+            if _set_location_aside not in hooks["response"]:
+                http_client.event_hooks = {**hooks, "response": [*hooks["response"], _set_location_aside]}
         self._http = http_client
         self._sleep = sleep
         self._clock = clock
@@ -224,36 +233,84 @@ class AsyncInfaktClient:
     async def _send(self, request: Request) -> Response | Failure:
         import httpx
 
-        limit = self.settings.max_response_bytes
         try:
-            async with self._http.stream(
+            built = self._http.build_request(
                 request.method, request.full_url, content=request.body, headers=list(request.headers)
-            ) as answer:
-                length = declared_length(answer.headers)
-                if length is not None and length > limit:
-                    raise too_large(answer.status_code, limit, request.route)
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in answer.aiter_bytes():
-                    size += len(chunk)
-                    if size > limit:
-                        raise too_large(answer.status_code, limit, request.route)
-                    chunks.append(chunk)
-                return Response(answer.status_code, answer.headers, b"".join(chunks))
-        except httpx.TransportError as exc:
+            )
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
+            return Failure("fatal", describe_exception(exc))
+        url = built.url
+        problem = wrong_destination(request.route, self.settings.origin, url.scheme, url.host, url.port)
+        if problem is not None:
+            return Failure("fatal", problem)
+        try:
+            # httpx's read timeout applies to each read, like requests': the deadline bounds the whole.
+            return await asyncio.wait_for(self._exchange_once(built), self.settings.request_deadline)
+        except asyncio.TimeoutError:
+            return past_deadline(self.settings)
+        except httpx.HTTPError as exc:  # TransportError, and the rest (a DecodingError...) after sending
             return Failure(_classify(exc), describe_exception(exc))
+
+    async def _exchange_once(self, built: httpx.Request) -> Response | Failure:
+        answer = await self._http.send(built, stream=True, follow_redirects=False)
+        try:
+            # The body as it came (de-chunked, not decompressed): see :class:`~._body.BodyReader`.
+            reader = BodyReader(
+                answer.status_code, _location_restored(answer.headers), self.settings.max_response_bytes
+            )
+            if reader.failure is not None:
+                return reader.failure
+            async for chunk in answer.aiter_raw():
+                if reader.feed(chunk) is not None:
+                    break
+            return reader.finish()
+        finally:
+            await answer.aclose()
+
+
+#: Where :func:`_set_location_aside` keeps a redirect's Location while httpx looks at the response.
+_LOCATION_ASIDE = "X-Infakt-Client-Location"
+
+
+async def _set_location_aside(response: httpx.Response) -> None:
+    """A response hook: move ``Location`` out of httpx's sight.
+
+    httpx prepares the next request of a redirect even when it will not follow it, parsing the
+    ``Location`` with its own parser and raising on an odd one (``http:host:1/``) before this client
+    sees the answer. The policy decides about redirects itself (:func:`.protocol.follow_redirect`).
+    """
+    values = response.headers.get_list("Location")
+    if values:
+        del response.headers["Location"]
+        response.headers[_LOCATION_ASIDE] = ", ".join(values)
+
+
+def _location_restored(headers: httpx.Headers) -> httpx.Headers:
+    """``headers`` with the ``Location`` that :func:`_set_location_aside` moved put back."""
+    restored = headers.copy()
+    location = restored.get(_LOCATION_ASIDE)
+    if location is not None:
+        del restored[_LOCATION_ASIDE]
+        restored["Location"] = location
+    return restored
 
 
 def _classify(exc: BaseException) -> FailureKind:
-    """Where an httpx exception happened: before anything was sent, after, or beyond repair."""
+    """Where an httpx exception happened: before anything was sent, after, or beyond repair.
+
+    httpx reports the TLS handshake's failures as :class:`httpx.ConnectError`: those are "fatal"
+    (nothing was sent, and trying again will not help). A TLS error while writing or reading may come
+    after the request went out: "sent".
+    """
     import httpx
 
+    connecting = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError))
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLError):
-            return "fatal"
+            return "fatal" if connecting else "sent"
         cause = cause.__cause__ or cause.__context__
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)):
+    if connecting:
         return "connect"
     if isinstance(exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError)):
         return "fatal"

@@ -219,6 +219,7 @@ class XAuth:
             url=oauth_root(base_url) + "/oauth/access_token",
             headers=(
                 ("Accept", "application/x-www-form-urlencoded"),
+                ("Accept-Encoding", "gzip, deflate"),
                 ("User-Agent", user_agent),
                 ("Content-Type", "application/x-www-form-urlencoded"),
             ),

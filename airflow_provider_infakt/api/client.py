@@ -1,7 +1,10 @@
 """InfaktClient: the synchronous client, over a keep-alive ``requests.Session``.
 
 It only moves bytes: requests come from :mod:`.protocol`, the retry policy from :mod:`.policy`.
-Redirects are never followed by ``requests`` itself (credentials must not reach another host), the
+Redirects are never followed by ``requests`` itself (credentials must not reach another host), every
+request's destination is checked right before it goes out (as requests and urllib3 read its URL,
+and again on the connection pool it will use), each request has an overall deadline
+(:attr:`~.settings.ClientSettings.request_deadline`, enforced by :mod:`._sync_transport`), the
 response size is capped while reading, and plain HTTP is refused for non-loopback hosts (see
 :class:`~.settings.ClientSettings`). ``requests`` is imported when a client is created.
 """
@@ -15,9 +18,10 @@ from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._body import BodyReader
 from ._logging import mask_addresses_in
 from .auth import OAuth1Auth, Signer, XAuth
-from .errors import InfaktResponseTooLargeError, redact_text
+from .errors import redact_text
 from .policy import Failure, FailureKind, Response, Send, exchange
 from .protocol import (
     Delivery,
@@ -27,10 +31,10 @@ from .protocol import (
     build_deliver,
     build_get_invoice,
     build_list_invoices,
-    header_value,
     parse_deliver,
     parse_invoice,
     parse_invoice_list,
+    wrong_destination,
 )
 from .ratelimit import RateLimiter
 from .settings import ClientSettings
@@ -56,22 +60,9 @@ def _keep_headers(request: Any) -> Any:
     return request
 
 
-def too_large(status: int, limit: int, route: str) -> InfaktResponseTooLargeError:
-    """The error for a body over ``limit`` bytes."""
-    return InfaktResponseTooLargeError(
-        f"HTTP {status} from {route}: the response is larger than the {limit}-byte cap; reading stopped",
-        status=status,
-        limit=limit,
-    )
-
-
-def declared_length(headers: Mapping[str, str]) -> int | None:
-    """The Content-Length header as an int, or None."""
-    value = header_value(headers, "Content-Length")
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
+def past_deadline(settings: ClientSettings) -> Failure:
+    """The failure for a request cut at its deadline: it may have arrived, no complete answer came."""
+    return Failure("sent", f"no complete answer within the {settings.request_deadline:g}-second deadline; cut")
 
 
 class InfaktClient:
@@ -79,9 +70,10 @@ class InfaktClient:
 
     ``sleep``, ``clock`` (Unix time, for HTTP-date ``Retry-After``), ``monotonic`` (rate limiter) and
     ``random`` (backoff jitter) are injectable for tests; ``session`` may be a prepared
-    ``requests.Session``. The client is thread-safe as far as ``requests.Session`` is; the xAuth token
-    is fetched once, under a lock, and kept for the client's life. Use it as a context manager or call
-    :meth:`close`.
+    ``requests.Session`` (the client mounts its own adapter on it for the base URL's origin: it
+    enforces the deadline and the destination check). The client is thread-safe as far as
+    ``requests.Session`` is; the xAuth token is fetched once, under a lock, and kept for the client's
+    life. Use it as a context manager or call :meth:`close`.
     """
 
     def __init__(
@@ -96,10 +88,16 @@ class InfaktClient:
     ) -> None:
         import requests
 
+        from ._sync_transport import GuardedAdapter
+
         mask_addresses_in("urllib3.connectionpool")
         self.settings = settings
         self._session = session if session is not None else requests.Session()
         self._owns_session = session is None
+        # Only the configured origin's URLs go through this adapter (requests picks the adapter by
+        # the longest matching prefix); every request is checked to have that origin before it goes.
+        self._adapter = GuardedAdapter(settings.origin)
+        self._session.mount(_origin_prefix(settings.base_url), self._adapter)
         self._sleep = sleep
         self._clock = clock
         self._random = random
@@ -205,52 +203,130 @@ class InfaktClient:
 
     def _send(self, request: Request) -> Response | Failure:
         import requests
+        import urllib3.exceptions
+
+        from ._sync_transport import Watch
 
         settings = self.settings
+        session = self._session
         try:
-            answer = self._session.request(
-                request.method,
-                request.full_url,
-                data=request.body,
-                headers=dict(request.headers),
-                timeout=settings.timeout,
-                verify=settings.verify,
-                allow_redirects=False,
-                stream=True,
-                auth=_keep_headers,
+            prepared = session.prepare_request(
+                requests.Request(
+                    request.method,
+                    request.full_url,
+                    data=request.body,
+                    headers=dict(request.headers),
+                    auth=_keep_headers,
+                )
             )
-        except requests.exceptions.RequestException as exc:
-            return Failure(_classify(exc), describe_exception(exc))
-        try:
-            limit = settings.max_response_bytes
-            length = declared_length(answer.headers)
-            if length is not None and length > limit:
-                raise too_large(answer.status_code, limit, request.route)
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in answer.iter_content(_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise too_large(answer.status_code, limit, request.route)
-                chunks.append(chunk)
-            return Response(answer.status_code, answer.headers, b"".join(chunks))
-        except requests.exceptions.RequestException as exc:
-            return Failure("sent", describe_exception(exc))
-        finally:
-            answer.close()
+        except (requests.exceptions.RequestException, ValueError) as exc:
+            return Failure("fatal", describe_exception(exc))
+        url = prepared.url or ""
+        problem = _destination_problem(request, settings.origin, url)
+        if problem is None and session.get_adapter(url) is not self._adapter:
+            problem = f"refusing to send {request.route}: its URL does not go through this client's adapter"
+        if problem is not None:
+            return Failure("fatal", problem)
+        # The adapter, not Session.send: that one parses a redirect's Location (to prepare the next
+        # request) even with allow_redirects=False, and raises a raw ValueError on an odd one.
+        environment = session.merge_environment_settings(url, {}, True, settings.verify, None)
+        with Watch(settings.request_deadline) as watch:
+            try:
+                answer = self._adapter.send(
+                    prepared,
+                    stream=True,
+                    timeout=settings.timeout,
+                    verify=environment["verify"] if environment["verify"] is not None else settings.verify,
+                    cert=environment["cert"],
+                    proxies=environment["proxies"],
+                )
+            except requests.exceptions.RequestException as exc:
+                return past_deadline(settings) if watch.expired else Failure(_classify(exc), describe_exception(exc))
+            try:
+                result = self._read(answer)
+            except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+                result = Failure("sent", describe_exception(exc))
+            finally:
+                answer.close()
+        # A cut can also look like a complete answer (http.client takes a header block cut short by
+        # the end of the connection as complete): past the deadline nothing read counts.
+        return past_deadline(settings) if watch.expired else result
+
+    def _read(self, answer: requests.Response) -> Response | Failure:
+        """The body as it came (de-chunked, not decompressed), through :class:`~._body.BodyReader`."""
+        reader = BodyReader(answer.status_code, answer.headers, self.settings.max_response_bytes)
+        if reader.failure is not None:
+            return reader.failure
+        for chunk in answer.raw.stream(_CHUNK, decode_content=False):
+            if reader.feed(chunk) is not None:
+                break
+        return reader.finish()
+
+
+def _origin_prefix(base_url: str) -> str:
+    """``scheme://host[:port]/`` of the base URL: the prefix the client's adapter is mounted for."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+def _destination_problem(request: Request, origin: tuple[str, str, int], url: str) -> str | None:
+    """Why the prepared ``url`` must not be sent, read the way requests and urllib3 read it (requests
+    picks the connection with :func:`urllib.parse.urlparse`, urllib3 parses with its own
+    ``parse_url``): both must name the configured origin."""
+    import urllib.parse
+
+    import urllib3.util
+
+    try:
+        parsed = urllib.parse.urlparse(url)
+        first = wrong_destination(request.route, origin, parsed.scheme, parsed.hostname or "", parsed.port)
+        other = urllib3.util.parse_url(url)
+        second = wrong_destination(request.route, origin, other.scheme or "", other.host or "", other.port)
+    except ValueError as exc:  # urllib3's LocationParseError is a ValueError too
+        return f"refusing to send {request.route}: its URL cannot be parsed ({describe_exception(exc)})"
+    return first or second
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and everything it wraps: causes, contexts, urllib3's ``reason`` and requests' first arg."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        wrapped = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        wrapped.extend(current.args[:1])
+        pending.extend(item for item in wrapped if isinstance(item, BaseException))
 
 
 def _classify(exc: BaseException) -> FailureKind:
-    """Where a requests exception happened: before anything was sent, after, or beyond repair."""
+    """Where a requests exception happened: before anything was sent, after, or beyond repair.
+
+    A TLS error is "fatal" (nothing sent) only when it is a failed certificate verification, which can
+    only happen in the handshake; requests reports TLS errors while reading the answer with the same
+    class, so any other one may have come after the request went out.
+    """
+    import ssl
+
     import requests
     import urllib3.exceptions
 
     errors = requests.exceptions
     if isinstance(exc, errors.SSLError):
-        return "fatal"
+        verification = (ssl.SSLCertVerificationError, ssl.CertificateError)
+        return "fatal" if any(isinstance(cause, verification) for cause in _causes(exc)) else "sent"
     if isinstance(exc, (errors.ConnectTimeout, errors.ProxyError)):
         return "connect"
-    if isinstance(exc, (errors.InvalidURL, errors.InvalidHeader, errors.MissingSchema, errors.InvalidSchema)):
+    # A request's own URL and headers are checked when it is prepared, before anything is sent: an
+    # InvalidHeader from sending is about the answer (e.g. two Content-Length values), after sending.
+    if isinstance(exc, errors.InvalidHeader):
+        return "sent"
+    if isinstance(exc, (errors.InvalidURL, errors.MissingSchema, errors.InvalidSchema)):
         return "fatal"
     if isinstance(exc, errors.ConnectionError):
         reason: object = exc.args[0] if exc.args else None

@@ -6,8 +6,10 @@ chance of a different answer?*
 
 - :class:`InfaktAPIError` and its subclasses: inFakt answered with an error status. They carry the
   status, the API's own message, v2's request echo, v3's validation ``errors`` and ``Retry-After``.
-- :class:`InfaktUnknownOutcome`: a delivery was sent but its result cannot be known (HTTP 500, 502,
-  504, a read timeout, a connection dropped after the request went out). Never resend it blindly.
+- :class:`InfaktUnknownOutcome`: a delivery was sent but its result cannot be known (any 5xx, an
+  answer that is not inFakt's, a redirect, an oversized answer, a read timeout, the deadline, a
+  connection dropped after the request went out). Never resend it blindly. On a deliver, every other
+  exception proves that nothing was done (see :mod:`.policy` for the whole rule).
 - :class:`InfaktConnectionError`: no connection could be made; nothing reached inFakt.
 - :class:`InfaktTransportError`: other I/O trouble (a redirect refused, a response too large, ...).
 - :class:`InfaktValidationError`: a value was refused on the client side, before any request.
@@ -293,9 +295,12 @@ class InfaktProtocolError(InfaktTransportError):
 class InfaktUnknownOutcome(InfaktError):
     """A delivery was (or may have been) sent, but whether inFakt acted on it cannot be known.
 
-    Raised for a deliver answered with 500, 502 or 504, a read timeout, a connection dropped after the
-    request went out, or a success status with an unreadable body. The client never resends such a
-    request; the caller must find out (e.g. read the invoice) before trying again.
+    Raised for a deliver whose answer proves neither "done" nor "not done": any 5xx (503 too: a proxy
+    may answer so after inFakt acted), a 4xx without inFakt's own error body or with a status inFakt
+    does not use for refusals, a redirect, a success status with an unexpected body, an answer over the
+    size cap, a read timeout, the per-request deadline, a connection dropped after the request went
+    out. The client never resends such a request; the caller must find out (e.g. read the invoice)
+    before trying again. ``reason`` says what was seen.
 
     Attributes:
         status: the HTTP status, when one came back; None for timeouts and dropped connections.
@@ -399,7 +404,11 @@ class InfaktLockedError(InfaktAPIError):
 
 
 class InfaktRateLimitedError(InfaktAPIError):
-    """HTTP 429, or 503 from the request limiter: nothing was done; wait and try again."""
+    """HTTP 429 (and, on a read, 503): nothing was done; wait and try again.
+
+    A deliver answered 503 raises :class:`InfaktUnknownOutcome` instead: a proxy may answer so after
+    inFakt acted.
+    """
 
     retryable = True
 
@@ -407,7 +416,7 @@ class InfaktRateLimitedError(InfaktAPIError):
 class InfaktServerError(InfaktAPIError):
     """HTTP 5xx on a request whose outcome does not matter (a read): it may be retried.
 
-    A deliver answered with 500, 502 or 504 raises :class:`InfaktUnknownOutcome` instead.
+    A deliver answered with any 5xx raises :class:`InfaktUnknownOutcome` instead.
     """
 
     retryable = True

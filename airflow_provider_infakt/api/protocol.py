@@ -71,13 +71,32 @@ __all__ = [
     "parse_invoice",
     "parse_invoice_list",
     "parse_retry_after",
+    "wrong_destination",
 ]
 
 #: The largest page inFakt serves (v3 ``limit``, v2 ``per_page``).
 MAX_PAGE_SIZE: Final = 100
-#: Transient statuses after which a request that changes something has an unknown outcome.
-UNKNOWN_OUTCOME_STATUSES: Final = frozenset({500, 502, 504})
+#: A deliver's answer proves "done" only with one of these statuses and the expected body.
+DONE_STATUSES: Final = frozenset({200, 201, 202, 204})
+#: A deliver's answer proves "not done" with one of these statuses and inFakt's own error body...
+REFUSED_STATUSES: Final = frozenset({400, 401, 402, 403, 404, 406, 422, 423})
+#: ...or with this status, whatever the body: a rate limiter refuses before anything is done.
+RATE_LIMITED_STATUS: Final = 429
+#: Answers after which a read (never a deliver) is sent again.
+READ_RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
+#: The longest API message (or request echo) quoted in an exception; longer ones are cut, saying so.
+MAX_QUOTED: Final = 500
+_MAX_ERROR_TEXT: Final = 200
+_MAX_ERROR_TEXTS: Final = 5
+_MAX_ERROR_FIELDS: Final = 20
+_SALVAGE_BYTES: Final = 16 * 1024
+_MAX_DEPTH: Final = 64
+_MAX_ELEMENTS: Final = 200_000
+_MAX_ID: Final = 2**63 - 1
+_INT_TEXT: Final = re.compile(r"-?[0-9]{1,19}")
+#: A Location every URL parser reads the same way: printable ASCII, no spaces, no backslashes.
+_PLAIN_URL: Final = re.compile(r"[!-\[\]-~]+")
 _SECRET_HEADERS: Final = frozenset({"authorization", "x-infakt-apikey", "cookie", "proxy-authorization"})
 _SNIPPET: Final = 160
 _CONTENT_TYPES: Final[Mapping[str, str]] = {"json": "application/json", "xml": "application/xml"}
@@ -225,7 +244,13 @@ def _settings_parts(settings: ClientSettings) -> tuple[str, ApiVersion, Format]:
 
 
 def _base_headers(settings: ClientSettings, fmt: Format) -> tuple[tuple[str, str], ...]:
-    return (("Accept", _CONTENT_TYPES[fmt]), ("User-Agent", settings.user_agent))
+    # Only the encodings the clients inflate themselves, with a bound (see ._body): never br or zstd,
+    # which the HTTP libraries would otherwise offer when their optional packages are installed.
+    return (
+        ("Accept", _CONTENT_TYPES[fmt]),
+        ("Accept-Encoding", "gzip, deflate"),
+        ("User-Agent", settings.user_agent),
+    )
 
 
 def _path_ref(ref: int | str) -> str:
@@ -378,7 +403,13 @@ def follow_redirect(request: Request, status: int, location: str | None) -> Requ
 
     Followed only when the target has the same scheme, host and port as the request (credentials never
     go anywhere else) and the method would not change (307/308 always; 301/302/303 for GET only).
-    The new request carries the target's path and query; the caller signs it afresh.
+
+    URL parsers disagree about odd URLs (``http://a:1\\@b:2/`` is host ``b`` to :mod:`urllib.parse`
+    and host ``a`` to urllib3), so a ``Location`` that is not plain printable ASCII without
+    backslashes, or that carries userinfo (``user@``), is refused; and the new request keeps the
+    request's own scheme and host text: only the target's path and query are taken from the
+    ``Location``. The clients check the destination once more, with their transport's own parser,
+    just before sending (see :func:`wrong_destination`).
     """
     from .settings import url_origin
 
@@ -386,25 +417,58 @@ def follow_redirect(request: Request, status: int, location: str | None) -> Requ
         raise InfaktRedirectError(
             f"HTTP {status} from {request.route} without a Location header", status=status, location=None
         )
-    target = urllib.parse.urljoin(request.full_url, location.strip())
-    parts = urllib.parse.urlsplit(target)
-    shown = f"{parts.scheme}://{parts.netloc}{parts.path}"
-    if url_origin(target) != url_origin(request.url):
-        raise InfaktRedirectError(
-            f"HTTP {status} from {request.route} redirects to another origin ({shown}); refusing to "
-            "follow it with credentials. Check the connection's host (base URL)",
+
+    def refuse(why: str, shown: str | None) -> InfaktRedirectError:
+        return InfaktRedirectError(
+            f"HTTP {status} from {request.route} redirects to {shown or 'an unusable Location'}; {why}",
             status=status,
             location=shown,
+        )
+
+    text = location.strip(" ")
+    if not _PLAIN_URL.fullmatch(text):
+        raise refuse(
+            "refusing a Location with control characters, spaces, backslashes or non-ASCII characters "
+            "(URL parsers read such a Location differently)",
+            _cap(redact_text(repr(text)), 120),
+        )
+    try:
+        target = urllib.parse.urljoin(request.full_url, text)
+        parts = urllib.parse.urlsplit(target)
+        origin = url_origin(target)
+    except ValueError:
+        raise refuse("refusing an unparseable Location", _cap(redact_text(repr(text)), 120)) from None
+    shown = _cap(redact_text(f"{parts.scheme}://{parts.netloc}{parts.path}"), 200)
+    if "@" in parts.netloc or origin != url_origin(request.url):
+        raise refuse(
+            "that is another origin (or carries userinfo); refusing to follow it with credentials. "
+            "Check the connection's host (base URL)",
+            shown,
         )
     if request.method != "GET" and status not in (307, 308):
-        raise InfaktRedirectError(
-            f"HTTP {status} from {request.route} would turn {request.method} into GET; refusing to follow",
-            status=status,
-            location=shown,
-        )
+        raise refuse(f"following it would turn {request.method} into GET; refusing to follow", shown)
+    own = urllib.parse.urlsplit(request.url)
     params = tuple(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
-    url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    url = urllib.parse.urlunsplit((own.scheme, own.netloc, parts.path or "/", "", ""))
     return dataclasses.replace(request, url=url, params=params)
+
+
+def wrong_destination(route: str, origin: tuple[str, str, int], scheme: str, host: str, port: int | None) -> str | None:
+    """Why the request for ``route`` must not go out, or None when (``scheme``, ``host``, ``port``) --
+    its destination as the transport itself parsed the URL -- is ``origin``, the configured base URL's.
+
+    The clients call this for every request right before it goes out, so that no credential reaches
+    another host even if :mod:`urllib.parse` and the transport were to read the URL differently.
+    """
+    scheme = scheme.lower()
+    actual = (scheme, host.strip("[]").lower().rstrip("."), port or (443 if scheme == "https" else 80))
+    wanted = (origin[0], origin[1].strip("[]").lower().rstrip("."), origin[2])
+    if actual == wanted:
+        return None
+    return (
+        f"refusing to send {route} to {actual[0]}://{_cap(actual[1], 80)}:{actual[2]}: credentials go "
+        f"only to the configured {wanted[0]}://{wanted[1]}:{wanted[2]}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -449,8 +513,30 @@ class _Unreadable(Exception):
     """The body could not be decoded; the message says what came back (safe for users)."""
 
 
+def _cap(text: str, limit: int = MAX_QUOTED) -> str:
+    """``text`` cut to ``limit`` characters, saying so (API messages may be megabytes long)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [cut: {len(text)} characters in all]"
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    """A short ``repr`` of a value from an answer; never fails on huge integers."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"<an integer of {value.bit_length()} bits>"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
+def _printable(text: str) -> str:
+    """``text`` with control and other unprintable characters escaped (``\\x00``), for messages."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def _describe_body(headers: Mapping[str, str], body: bytes) -> str:
-    content_type = header_value(headers, "Content-Type") or "no Content-Type"
+    content_type = _cap(_printable(header_value(headers, "Content-Type") or "no Content-Type"), 80)
     if not body:
         return f"an empty body ({content_type})"
     text = body[: _SNIPPET * 4].decode("utf-8", errors="replace")
@@ -460,7 +546,7 @@ def _describe_body(headers: Mapping[str, str], body: bytes) -> str:
     return f"{len(body)} bytes of {content_type}: {text!r}"
 
 
-def _sniff(body: bytes) -> str | None:
+def _sniff(body: bytes) -> Format | None:
     stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped[:1] in (b"{", b"["):
         return "json"
@@ -473,7 +559,7 @@ def _load_json(body: bytes, headers: Mapping[str, str]) -> Any:
     text = body.decode("utf-8", errors="replace").lstrip("\ufeff")
     try:
         return json.loads(text)
-    except ValueError:
+    except ValueError:  # also a number over Python's int-string conversion limit
         pass
     # The seed prints bodies with \' escapes and line breaks inside strings: accept those too.
     try:
@@ -482,9 +568,11 @@ def _load_json(body: bytes, headers: Mapping[str, str]) -> Any:
         raise _Unreadable(f"unreadable JSON ({_describe_body(headers, body)})") from None
 
 
-def _xml_value(node: Any) -> Any:
+def _xml_value(node: Any, depth: int = 0) -> Any:
+    if depth > _MAX_DEPTH:
+        raise _Unreadable(f"nested deeper than {_MAX_DEPTH} levels")
     if isinstance(node, list):
-        return [_xml_value(item) for item in node]
+        return [_xml_value(item, depth + 1) for item in node]
     if not isinstance(node, dict):
         return node
     if str(node.get("@nil", "")).lower() == "true":
@@ -494,15 +582,51 @@ def _xml_value(node: Any) -> Any:
         for key, child in node.items():
             if not key.startswith("@"):
                 items.extend(child if isinstance(child, list) else [child])
-        return [_xml_value(item) for item in items]
+        return [_xml_value(item, depth + 1) for item in items]
     out: dict[str, Any] = {}
     for key, child in node.items():
         if key in ("@type", "@nil"):
             continue
-        out[key[1:] if key.startswith("@") else key] = _xml_value(child)
+        out[key[1:] if key.startswith("@") else key] = _xml_value(child, depth + 1)
     if set(out) == {"#text"}:
         return out["#text"]
     return out
+
+
+def _check_xml_shape(data: bytes) -> None:
+    """Refuse, cheaply and before building anything, an XML document nested deeper than
+    :data:`_MAX_DEPTH` levels, with more than :data:`_MAX_ELEMENTS` elements, or declaring entities
+    (xmltodict would build a dict per element first, and recurse through them after). Syntax errors
+    are left to the real parse."""
+    import xml.parsers.expat
+
+    depth = 0
+    count = 0
+
+    def start(name: str, attributes: object) -> None:
+        nonlocal depth, count
+        depth += 1
+        count += 1
+        if depth > _MAX_DEPTH:
+            raise _Unreadable(f"nested deeper than {_MAX_DEPTH} levels")
+        if count > _MAX_ELEMENTS:
+            raise _Unreadable(f"more than {_MAX_ELEMENTS} elements")
+
+    def end(name: str) -> None:
+        nonlocal depth
+        depth -= 1
+
+    def entity(*args: object) -> None:
+        raise _Unreadable("it declares entities")
+
+    parser = xml.parsers.expat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.EntityDeclHandler = entity
+    try:
+        parser.Parse(data, True)
+    except xml.parsers.expat.ExpatError:
+        return
 
 
 def _load_xml(body: bytes, headers: Mapping[str, str]) -> Any:
@@ -515,27 +639,46 @@ def _load_xml(body: bytes, headers: Mapping[str, str]) -> Any:
     if '\\"' in text:  # the seed's error body prints its XML declaration with escaped quotes
         attempts.append(text.replace('\\"', '"'))
     for candidate in attempts:
+        data = candidate.encode("utf-8")
         try:
-            return _xml_value(xmltodict.parse(candidate.encode("utf-8"), disable_entities=True))
+            _check_xml_shape(data)
+            parsed = xmltodict.parse(data, disable_entities=True)
+        except _Unreadable as exc:
+            raise _Unreadable(f"unreadable XML, {exc} ({_describe_body(headers, body)})") from None
         except (xml.parsers.expat.ExpatError, ValueError):
             continue
+        try:
+            return _xml_value(parsed)
+        except _Unreadable as exc:
+            raise _Unreadable(f"unreadable XML, {exc} ({_describe_body(headers, body)})") from None
     raise _Unreadable(f"unreadable XML ({_describe_body(headers, body)})")
 
 
-def _decode(body: bytes, headers: Mapping[str, str], expected: Format) -> Any:
+def _decode_as(body: bytes, headers: Mapping[str, str], expected: Format) -> tuple[Format, Any]:
+    """(the format met, the decoded document); raises :class:`_Unreadable`, never a raw error."""
     kind = _sniff(body) or expected
     if not body.strip():
         raise _Unreadable(_describe_body(headers, body))
-    return _load_xml(body, headers) if kind == "xml" else _load_json(body, headers)
+    try:
+        return kind, (_load_xml(body, headers) if kind == "xml" else _load_json(body, headers))
+    except RecursionError:  # json nests by recursion: a deeply nested answer must not escape raw
+        raise _Unreadable(f"nested too deeply to read ({_describe_body(headers, body)})") from None
+
+
+def _decode(body: bytes, headers: Mapping[str, str], expected: Format) -> Any:
+    return _decode_as(body, headers, expected)[1]
 
 
 def _as_int(value: Any) -> int | None:
+    """An int from an int or a string of ASCII digits (at most 19, so never over Python's int-string
+    conversion limit), within a signed 64-bit range; None for anything else."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]+\s*", value):
-        return int(value)
+        return value if -_MAX_ID <= value <= _MAX_ID else None
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
+        number = int(value.strip())
+        return number if -_MAX_ID <= number <= _MAX_ID else None
     return None
 
 
@@ -543,7 +686,7 @@ def _as_text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return str(value)
+        return _shown(value) if isinstance(value, int) and value.bit_length() > 64 else str(value)
     return None
 
 
@@ -554,8 +697,22 @@ def _flat(text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Errors
 # ---------------------------------------------------------------------------------------------
+def _capped_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """v3 validation errors cut to a size an exception message can carry."""
+    capped: dict[str, list[str]] = {}
+    for field, texts in list(errors.items())[:_MAX_ERROR_FIELDS]:
+        kept = [_cap(text, _MAX_ERROR_TEXT) for text in texts[:_MAX_ERROR_TEXTS]]
+        if len(texts) > _MAX_ERROR_TEXTS:
+            kept.append(f"[cut: {len(texts) - _MAX_ERROR_TEXTS} more]")
+        capped[_cap(field, 80)] = kept
+    if len(errors) > _MAX_ERROR_FIELDS:
+        capped["[cut]"] = [f"{len(errors) - _MAX_ERROR_FIELDS} more fields"]
+    return capped
+
+
 def _error_fields(doc: Any) -> tuple[str | None, str | None, dict[str, list[str]]]:
-    """(message, request echo, validation errors) from any of inFakt's error shapes."""
+    """(message, request echo, validation errors) from any of inFakt's error shapes, each cut to
+    :data:`MAX_QUOTED` characters; lenient (used for reads, where nothing depends on who answered)."""
     if isinstance(doc, dict) and len(doc) == 1 and isinstance(next(iter(doc.values())), dict):
         root_name = next(iter(doc))
         if root_name == "hash":
@@ -577,51 +734,76 @@ def _error_fields(doc: Any) -> tuple[str | None, str | None, dict[str, list[str]
     elif isinstance(raw_errors, str):
         message = message or raw_errors
     return (
-        (_flat(message) if message else None),
-        (html.unescape("".join(echo.split())) if echo else None),
-        errors,
+        (_cap(_flat(message)) if message else None),
+        (_cap(html.unescape("".join(echo.split()))) if echo else None),
+        _capped_errors(errors),
     )
+
+
+def _is_infakt_error(kind: Format, doc: Any) -> bool:
+    """Whether ``doc`` is one of inFakt's own error bodies: a JSON object with a non-empty text
+    ``message`` or ``error``, or a non-empty ``errors`` object or list; or v2's XML ``<hash>`` with a
+    non-empty ``<message>``. Anything else (a gateway's page, another service's JSON) is not."""
+
+    def text(value: Any) -> bool:
+        return isinstance(value, str) and bool(value.strip())
+
+    if not isinstance(doc, dict):
+        return False
+    if kind == "xml":
+        inner = doc.get("hash")
+        return len(doc) == 1 and isinstance(inner, dict) and text(inner.get("message"))
+    errors = doc.get("errors")
+    return text(doc.get("message")) or text(doc.get("error")) or (isinstance(errors, (dict, list)) and bool(errors))
 
 
 def _salvage_message(body: bytes) -> tuple[str | None, str | None]:
-    """Pull message and request echo out of a body that is not valid JSON or XML."""
-    text = body.decode("utf-8", errors="replace")
+    """Pull message and request echo out of a body that is not valid JSON or XML (its first 64 KiB)."""
+    text = body[:_SALVAGE_BYTES].decode("utf-8", errors="replace")
     message = echo = None
-    found = re.search(r"<message>(.*?)</message>", text, re.DOTALL) or re.search(
-        r'"(?:message|error)"\s*:\s*"((?:[^"\\]|\\.)*)"', text, re.DOTALL
-    )
-    if found:
-        message = _flat(html.unescape(found.group(1).replace("\\'", "'").replace('\\"', '"')))
-    found = re.search(r"<request>(.*?)</request>", text, re.DOTALL) or re.search(
-        r'"request"\s*:\s*"((?:[^"\\]|\\.)*)"', text, re.DOTALL
-    )
-    if found:
-        echo = html.unescape("".join(found.group(1).split()))
+    found = _element(text, "message") or _json_string(text, r"message|error")
+    if found is not None:
+        message = _cap(_flat(html.unescape(found.replace("\\'", "'").replace('\\"', '"'))))
+    found = _element(text, "request") or _json_string(text, "request")
+    if found is not None:
+        echo = _cap(html.unescape("".join(found.split())))
     return message, echo
 
 
-def error_for(
-    request: Request, status: int, headers: Mapping[str, str], body: bytes, *, now: float | None = None
-) -> InfaktError:
-    """The exception that stands for an error answer (the caller raises it).
+def _element(text: str, name: str) -> str | None:
+    """The text of the first ``<name>...</name>`` in ``text`` (found in linear time: a lazy regex
+    rescans to the end from every opening tag, which is quadratic on a body of opening tags)."""
+    start = text.find(f"<{name}>")
+    if start < 0:
+        return None
+    start += len(name) + 2
+    end = text.find(f"</{name}>", start)
+    return text[start:end] if end >= 0 else None
 
-    A non-idempotent request (a deliver) answered 500, 502 or 504 gives :class:`InfaktUnknownOutcome`;
-    a redirect gives :class:`InfaktRedirectError`; anything else the :class:`InfaktAPIError` subclass for
-    the status, with the API's own message, or a description of the body when it held none.
-    """
-    import time
 
-    if status in REDIRECT_STATUSES:
-        location = header_value(headers, "Location")
-        shown = None
-        if location:
-            parts = urllib.parse.urlsplit(location)
-            shown = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path
-        return InfaktRedirectError(
-            f"HTTP {status} from {request.route} redirects to {shown or 'nowhere'}; not followed",
-            status=status,
-            location=shown,
-        )
+def _json_string(text: str, names: str) -> str | None:
+    """The first JSON string value of a key matching ``names`` (a regex alternation) in ``text``."""
+    found = re.search(rf'"(?:{names})"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
+    return found.group(1) if found else None
+
+
+def _redirect_target(headers: Mapping[str, str]) -> str | None:
+    """Where a redirect points, for a message: scheme, host and path only (no query: it may hold
+    personal data), cut short; None without a Location header."""
+    location = header_value(headers, "Location")
+    if not location:
+        return None
+    try:
+        parts = urllib.parse.urlsplit(location.strip())
+    except ValueError:
+        return _cap(redact_text(repr(location)), 80)
+    shown = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path
+    return _cap(_printable(redact_text(shown)), 200)
+
+
+def _api_error(request: Request, status: int, headers: Mapping[str, str], body: bytes, now: float) -> InfaktError:
+    """The :class:`InfaktAPIError` subclass for ``status``, with the API's message (or a description of
+    the body when it held none)."""
     message: str | None = None
     echo: str | None = None
     errors: dict[str, list[str]] = {}
@@ -638,13 +820,98 @@ def error_for(
         message = "validation failed"
     if message is None:
         message = f"no error message in the answer ({_describe_body(headers, body)})"
-    if status in UNKNOWN_OUTCOME_STATUSES and not request.idempotent:
-        return InfaktUnknownOutcome(
-            f"the server answered HTTP {status}", route=request.route, status=status, api_message=message
-        )
-    retry_after = parse_retry_after(header_value(headers, "Retry-After"), time.time() if now is None else now)
+    retry_after = parse_retry_after(header_value(headers, "Retry-After"), now)
     cls = error_class_for_status(status)
     return cls(status, message, request_echo=echo, errors=errors, retry_after=retry_after, route=request.route)
+
+
+def _is_replay(message: str | None) -> bool:
+    """Whether an OAuth 1.0a refusal says the request's nonce was seen before: a replay of it, not a
+    refusal of what it asks for."""
+    return message is not None and "nonce" in message.lower()
+
+
+def _deliver_error(request: Request, status: int, headers: Mapping[str, str], body: bytes, now: float) -> InfaktError:
+    """The exception for a deliver's answer that is not a success: "not done" only for 429 and for
+    inFakt's own error body with a status of :data:`REFUSED_STATUSES`; an unknown outcome otherwise."""
+    if status == RATE_LIMITED_STATUS:
+        return _api_error(request, status, headers, body, now)
+    own = False
+    message: str | None = None
+    echo: str | None = None
+    errors: dict[str, list[str]] = {}
+    try:
+        kind, doc = _decode_as(body, headers, request.format)
+    except _Unreadable:
+        pass
+    else:
+        own = _is_infakt_error(kind, doc)
+        if own:
+            message, echo, errors = _error_fields(doc)
+    seen = _describe_body(headers, body)
+    if status in REFUSED_STATUSES:
+        if own and status == 401 and _is_replay(message):
+            return InfaktUnknownOutcome(
+                f"HTTP 401 but inFakt says the request's OAuth nonce was used already ({redact_text(message or '')}): "
+                "a copy of this very request reached it before (a proxy may resend a GET), and that copy may "
+                "have been delivered, so this answer proves nothing",
+                route=request.route,
+                status=status,
+            )
+        if own:
+            cls = error_class_for_status(status)
+            retry_after = parse_retry_after(header_value(headers, "Retry-After"), now)
+            return cls(
+                status,
+                message or "validation failed",
+                request_echo=echo,
+                errors=errors,
+                retry_after=retry_after,
+                route=request.route,
+            )
+        reason = (
+            f"the answer is HTTP {status} without inFakt's own error body ({seen}); a proxy, gateway or "
+            "load balancer may have answered, so it proves nothing"
+        )
+    elif 300 <= status < 400:
+        target = _redirect_target(headers)
+        reason = (
+            f"the answer is HTTP {status}, a redirect to {target or 'nowhere (no Location)'}; a delivery is "
+            "never sent again, not even to follow a redirect"
+        )
+    elif status >= 500:
+        reason = f"the server answered HTTP {status} ({seen}); a proxy may answer so after inFakt acted"
+    else:
+        reason = f"HTTP {status} is not an answer that proves whether inFakt acted ({seen})"
+    return InfaktUnknownOutcome(reason, route=request.route, status=status, api_message=message)
+
+
+def error_for(
+    request: Request, status: int, headers: Mapping[str, str], body: bytes, *, now: float | None = None
+) -> InfaktError:
+    """The exception that stands for an error answer (the caller raises it).
+
+    For a deliver (a request that is not idempotent) the rule of :func:`parse_deliver` applies: 429, and
+    inFakt's own error body with a status of :data:`REFUSED_STATUSES`, give the status's
+    :class:`InfaktAPIError`; anything else gives :class:`InfaktUnknownOutcome`.
+
+    For any other request a redirect gives :class:`InfaktRedirectError`; anything else the
+    :class:`InfaktAPIError` subclass for the status, with the API's own message (cut to
+    :data:`MAX_QUOTED` characters), or a description of the body when it held none.
+    """
+    import time
+
+    moment = time.time() if now is None else now
+    if not request.idempotent:
+        return _deliver_error(request, status, headers, body, moment)
+    if status in REDIRECT_STATUSES:
+        shown = _redirect_target(headers)
+        return InfaktRedirectError(
+            f"HTTP {status} from {request.route} redirects to {shown or 'nowhere'}; not followed",
+            status=status,
+            location=shown,
+        )
+    return _api_error(request, status, headers, body, moment)
 
 
 def _check(request: Request, status: int, headers: Mapping[str, str], body: bytes) -> None:
@@ -656,33 +923,76 @@ def _check(request: Request, status: int, headers: Mapping[str, str], body: byte
 # Parsers
 # ---------------------------------------------------------------------------------------------
 def parse_deliver(request: Request, status: int, headers: Mapping[str, str], body: bytes) -> Delivery:
-    """The :class:`Delivery` for a deliver answer, or raise.
+    """The :class:`Delivery` for a deliver answer that proves inFakt acted, or raise.
 
-    v2 answers 200 with ``{"invoice":{"invoice_id":1}}`` or ``<invoice><invoice_id>1</invoice_id>
-    </invoice>``; the id inFakt names is returned (an int when numeric). v3 answers 202 with an empty
-    body; the delivered reference is the one requested. A success status with a v2 body that names no
-    invoice raises :class:`InfaktUnknownOutcome` (inFakt may have acted; do not resend blindly).
+    ============================================================  =======================================
+    answer                                                        outcome
+    ============================================================  =======================================
+    200, 201, 202 or 204 with the expected body: v3 empty or a     done: the :class:`Delivery`
+    JSON object (not an error); v2 ``{"invoice":{"invoice_id":N}}``
+    or ``<invoice><invoice_id>N</invoice_id></invoice>`` naming
+    the requested invoice (N a positive integer or digit string)
+    429, whatever the body                                        not done: :class:`InfaktRateLimitedError`
+    400, 401, 402, 403, 404, 406, 422, 423 with inFakt's own      not done: the status's
+    error body (JSON ``message`` / ``error`` / ``errors``, XML    :class:`InfaktAPIError`
+    ``<hash><message>``)
+    anything else: any 5xx (503 too), a 4xx without inFakt's      :class:`InfaktUnknownOutcome`, saying
+    body or with another status, a redirect, another 2xx or 1xx,  what came back
+    a success status with any other body
+    ============================================================  =======================================
+
+    Transport failures (a read timeout, a dropped connection, an oversized answer, the deadline) are
+    the policy's part of the same rule (:func:`.policy.failure_error`).
     """
     if request.delivery is None:
         raise ValueError("parse_deliver needs the request built by build_deliver")
-    _check(request, status, headers, body)
+    try:
+        return _parse_deliver(request, request.delivery, status, headers, body)
+    except InfaktError:
+        raise
+    except Exception as exc:  # a surprise on a deliver proves nothing; it must not pass as "not done"
+        raise InfaktUnknownOutcome(
+            f"HTTP {status} but the answer could not be checked ({type(exc).__name__})",
+            route=request.route,
+            status=status,
+        ) from None
+
+
+def _parse_deliver(
+    request: Request, delivery: Delivery, status: int, headers: Mapping[str, str], body: bytes
+) -> Delivery:
+    if status not in DONE_STATUSES:
+        raise error_for(request, status, headers, body)
+
+    def unknown(reason: str) -> InfaktUnknownOutcome:
+        return InfaktUnknownOutcome(f"HTTP {status} but {reason}", route=request.route, status=status)
+
     if request.api_version == "v3":
-        return request.delivery
+        if not body.strip():
+            return delivery
+        try:
+            kind, doc = _decode_as(body, headers, "json")
+        except _Unreadable as exc:
+            raise unknown(str(exc)) from None
+        if kind != "json" or not isinstance(doc, dict):
+            raise unknown(f"the answer is not empty nor a JSON object ({_describe_body(headers, body)})")
+        if _is_infakt_error(kind, doc):
+            raise unknown(f"the answer is an error message ({_describe_body(headers, body)})")
+        return delivery
     try:
         doc = _decode(body, headers, request.format)
     except _Unreadable as exc:
-        raise InfaktUnknownOutcome(f"HTTP {status} but {exc}", route=request.route, status=status) from None
+        raise unknown(str(exc)) from None
     invoice = doc.get("invoice") if isinstance(doc, dict) else None
     raw_id = invoice.get("invoice_id", invoice.get("id")) if isinstance(invoice, dict) else None
     if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
-        raise InfaktUnknownOutcome(
-            f"HTTP {status} but the answer names no invoice_id ({_describe_body(headers, body)})",
-            route=request.route,
-            status=status,
-        )
+        raise unknown(f"the answer names no invoice_id ({_describe_body(headers, body)})")
     number = _as_int(raw_id)
-    invoice_id: int | str = number if number is not None else str(raw_id).strip()
-    return dataclasses.replace(request.delivery, invoice_id=invoice_id)
+    if number is None or number <= 0:
+        raise unknown(f"the answer's invoice_id {_shown(raw_id)} is not an invoice id (a positive integer)")
+    if number != delivery.invoice_id:
+        raise unknown(f"the answer names invoice {number}, not the one requested ({delivery.invoice_id})")
+    return dataclasses.replace(delivery, invoice_id=number)
 
 
 def _invoice_from(obj: Any, api_version: ApiVersion) -> Invoice:

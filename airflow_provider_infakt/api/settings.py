@@ -77,7 +77,11 @@ class ClientSettings:
         auth: :class:`~.auth.ApiKeyAuth` for v3; :class:`~.auth.OAuth1Auth` or :class:`~.auth.XAuth`
             for v2.
         format: ``"json"`` or ``"xml"`` (v2 only; v3 is JSON).
-        timeout: (connect, read) timeouts in seconds.
+        timeout: (connect, read) timeouts in seconds. The read timeout applies to each read: a server
+            sending a byte now and then never trips it (see ``deadline``).
+        deadline: the longest one HTTP request may take in all (connecting, sending, reading the
+            whole answer), in seconds; None means ``connect + 2 x read`` timeout. Past it the request is
+            cut: on a deliver that is an unknown outcome, on a read a retryable transport error.
         verify: TLS verification: True, False, or a path to a CA bundle.
         max_retries: how many times a retryable failure is retried (0 = never).
         backoff_base: first backoff delay in seconds; doubles with every retry (with jitter).
@@ -95,6 +99,7 @@ class ClientSettings:
     auth: Auth
     format: Format = "json"
     timeout: tuple[float, float] = (10.0, 30.0)
+    deadline: float | None = None
     verify: bool | str = True
     max_retries: int = 3
     backoff_base: float = 0.5
@@ -119,6 +124,8 @@ class ClientSettings:
         connect, read = self.timeout
         if connect <= 0 or read <= 0:
             raise InfaktConfigError(f"timeouts must be positive, got connect={connect}, read={read}")
+        if self.deadline is not None and not 0 < self.deadline < float("inf"):
+            raise InfaktConfigError(f"deadline must be a positive number of seconds, got {self.deadline!r}")
         if self.max_retries < 0 or self.max_redirects < 0:
             raise InfaktConfigError("max_retries and max_redirects must be zero or more")
         if self.max_response_bytes < 1024:
@@ -157,6 +164,14 @@ class ClientSettings:
             raise InfaktConfigError(
                 f"API v2 authenticates with OAuth 1.0a (OAuth1Auth or XAuth), got {type(self.auth).__name__}"
             )
+
+    @property
+    def request_deadline(self) -> float:
+        """The longest one HTTP request may take in all: ``deadline``, or ``connect + 2 x read``."""
+        if self.deadline is not None:
+            return float(self.deadline)
+        connect, read = self.timeout
+        return float(connect + 2 * read)
 
     @property
     def origin(self) -> tuple[str, str, int]:

@@ -308,19 +308,39 @@ def status_query_value(status: object, api_version: ApiVersion) -> str:
     return normalized
 
 
+#: The largest invoice id accepted: inFakt's ids are (at most) signed 64-bit integers.
+MAX_INVOICE_ID: Final = 2**63 - 1
+_MAX_ID_DIGITS: Final = 19
+
+
+def _shown_id(value: object) -> tuple[str, bool]:
+    """(``repr(value)`` for a message cut to 40 characters, whether it was cut); safe for any int
+    (``repr`` of an int over Python's int-string conversion limit raises ValueError)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"<an integer of {value.bit_length()} bits>", True
+    text = repr(value)
+    return (text, False) if len(text) <= 40 else (f"{text[:40]}... ({len(text)} characters)", True)
+
+
 def validate_invoice_id(value: object, api_version: ApiVersion = "v2") -> int | str:
     """Return an invoice reference: a positive int, or on v3 also an invoice uuid (lower-cased string).
 
-    Accepted: a positive int, a string of ASCII digits (returned as int; surrounding whitespace is
-    ignored), and on v3 a uuid string. Refused: bool, float, zero, negative numbers and anything else.
+    Accepted: a positive int up to :data:`MAX_INVOICE_ID` (at most 19 digits), a string of at most 19
+    ASCII digits (returned as int; surrounding whitespace is ignored), and on v3 a uuid string.
+    Refused: bool, float, zero, negative numbers, larger numbers and anything else; the message shows
+    the value cut to 40 characters.
     """
-    allowed_text = "a positive integer or a string of digits" + (", or an invoice uuid" if api_version == "v3" else "")
+    allowed_text = (
+        f"a positive integer (at most {_MAX_ID_DIGITS} digits, up to {MAX_INVOICE_ID}) or a string of digits"
+        + (", or an invoice uuid" if api_version == "v3" else "")
+    )
+    shown, cut = _shown_id(value)
 
     def refuse(reason: str) -> InfaktValidationError:
         return InfaktValidationError(
-            f"invalid invoice_id {_shown(value)}: {reason}; expected {allowed_text}",
+            f"invalid invoice_id {redact_text(shown)}: {reason}; expected {allowed_text}",
             field="invoice_id",
-            value=_masked(value),
+            value=redact_text(shown) if cut else _masked(value),
         )
 
     if isinstance(value, bool):
@@ -328,13 +348,19 @@ def validate_invoice_id(value: object, api_version: ApiVersion = "v2") -> int | 
     if isinstance(value, int):
         if value <= 0:
             raise refuse("invoice ids are greater than zero")
+        if value > MAX_INVOICE_ID:
+            raise refuse("too large for an invoice id")
         return value
     if isinstance(value, str):
         text = value.strip()
         if _DIGITS.fullmatch(text):
+            if len(text.lstrip("0")) > _MAX_ID_DIGITS:  # int() would refuse past Python's digit limit
+                raise refuse("too large for an invoice id")
             number = int(text)
             if number <= 0:
                 raise refuse("invoice ids are greater than zero")
+            if number > MAX_INVOICE_ID:
+                raise refuse("too large for an invoice id")
             return number
         if _UUID.fullmatch(text):
             if api_version == "v3":

@@ -13,7 +13,8 @@ The connection contract:
   ``extra.oauth_token`` + ``extra.oauth_token_secret`` or ``extra.xauth_username`` +
   ``extra.xauth_password``.
 - ``extra``: ``api_version`` (``v3`` by default), ``format`` (v2: ``json`` or ``xml``), ``sandbox``,
-  ``timeout`` (seconds), ``verify`` (true, false or a CA bundle path), ``max_retries``,
+  ``timeout`` (the read timeout, seconds), ``deadline`` (the longest one HTTP request may take in all,
+  seconds; by default connect + 2 x read timeout), ``verify`` (true, false or a CA bundle path), ``max_retries``,
   ``allow_http``, ``rate_limit`` (true for inFakt's documented limits, false for none, or
   ``{"get_per_minute": N, "other_per_minute": M}``), ``web_url`` (the invoice page link, read
   by the operator's extra link).
@@ -43,6 +44,7 @@ EXTRA_FIELDS = (
     "xauth_username",
     "xauth_password",
     "timeout",
+    "deadline",
     "verify",
     "max_retries",
     "allow_http",
@@ -173,6 +175,8 @@ def settings_from_connection(fields: ConnectionFields) -> ClientSettings:
     if "timeout" in extra:
         read = _number(conn_id, "timeout", extra["timeout"], minimum=0.001)
         options["timeout"] = (min(10.0, read), read)
+    if "deadline" in extra:
+        options["deadline"] = _number(conn_id, "deadline", extra["deadline"], minimum=0.001)
     if "verify" in extra:
         verify = extra["verify"]
         is_flag = isinstance(verify, bool) or str(verify).strip().lower() in ("true", "false", "1", "0")

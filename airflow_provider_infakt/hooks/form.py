@@ -23,6 +23,12 @@ FORM_FIELDS: dict[str, tuple[str, str, str]] = {
     "xauth_username": ("xAuth username (v2)", "string", "Instead of a token pair: the inFakt login"),
     "xauth_password": ("xAuth password (v2)", "password", "The inFakt password, exchanged once for a token"),
     "timeout": ("Timeout (seconds)", "string", "Read timeout of each request (default 30)"),
+    "deadline": (
+        "Deadline (seconds)",
+        "string",
+        "The longest one request may take in all, however slowly the server answers "
+        "(default: connect + 2 x read timeout, 70)",
+    ),
     "max_retries": ("Max retries", "string", "Retries of safe-to-repeat failures (default 3)"),
     "web_url": ("Invoice page URL", "string", "Template of the invoice link, with {invoice_id}"),
 }
@@ -41,6 +47,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "api_version": "v3",
         "format": "json",
         "timeout": "30",
+        "deadline": "70",
         "max_retries": "3",
         "web_url": "https://app.example/invoices/{invoice_id}",
     },

@@ -30,6 +30,17 @@ def with_ledger_asset(inlets: Any) -> list[Any]:
     return items
 
 
+def _window_seconds(value: object) -> float | None:
+    """``in_flight_window`` in seconds, or None when it is not 0 to 86400 seconds (a number or a timedelta)."""
+    if isinstance(value, dt.timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        return None
+    return seconds if 0 <= seconds <= 86400 else None  # also refuses nan
+
+
 NO_LEDGER_WARNING = (
     "This Airflow has no asset state store (it arrived in Airflow 3.3), so there is no delivery ledger "
     "and a retry cannot know what an earlier try did. Guarantee here: each try sends at most once, and a "
@@ -192,6 +203,11 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
                 f"on_unknown_outcome={self.on_unknown_outcome!r} is not one of "
                 f"{', '.join(repr(v) for v in ON_UNKNOWN_OUTCOME)}"
             )
+        if _window_seconds(self.in_flight_window) is None:
+            raise AirflowFailException(
+                f"Nothing was sent: in_flight_window={self.in_flight_window!r} is not a number of seconds from 0 "
+                "to 86400 or a timedelta in that range"
+            )
         hook = InfaktHook(infakt_conn_id=self.infakt_conn_id)
         try:
             invoice_ref = self._validate(hook)
@@ -323,21 +339,29 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
             ) from None
 
     def _write_ledger(self, write: Any, *args: Any) -> Any:
+        """Call a ledger write; when it fails, fail the try with what is known about the delivery."""
         from airflow_provider_infakt._compat import AirflowException
 
         try:
             return write(*args)
         except Exception as exc:
+            what = {
+                "mark_sending": "Nothing was sent",
+                "forget": "Nothing was sent (inFakt refused it)",
+                "mark_sent": f"Invoice {getattr(write, '__self__', self).invoice_id} was delivered, but that could not "
+                "be recorded",
+            }.get(getattr(write, "__name__", ""), "The delivery's outcome could not be recorded")
             raise AirflowException(
-                f"The delivery ledger could not be written ({type(exc).__name__}: {str(exc)[:200]}). Is the "
-                f"asset {LEDGER_ASSET_NAME!r} registered (the task declares it as an inlet)? A retry will "
-                "find out what happened before sending anything."
+                f"{what}: the delivery ledger could not be written ({type(exc).__name__}: {str(exc)[:200]}). "
+                f"Is the asset {LEDGER_ASSET_NAME!r} registered (every delivery task declares it as an "
+                "inlet)? A retry reads the ledger and the invoice before it sends anything."
             ) from None
 
     @property
     def _window(self) -> float:
-        window = self.in_flight_window
-        return window.total_seconds() if isinstance(window, dt.timedelta) else float(window)
+        seconds = _window_seconds(self.in_flight_window)
+        assert seconds is not None  # checked in execute
+        return seconds
 
     def _earlier_attempt_delivered(self, hook: InfaktHook, entry: LedgerEntry) -> bool:
         """Resolve an earlier attempt's unknown outcome: True if it delivered, False to send now."""

@@ -9,8 +9,17 @@ Use it in tests and demos instead of inFakt::
         ...
         assert [d.invoice_id for d in emu.deliveries] == [1]
 
-This package never imports Airflow. The server needs the ``emulator`` extra (aiohttp), imported only
-when an emulator starts.
+:class:`FaultProxy` goes between a client and the emulator and spoils answers after the emulator has
+acted (5xx, gateway pages, truncated, oversized or malformed bodies, dropped connections, delays).
+
+This package never imports Airflow, nor the provider's client. The servers need the ``emulator`` extra
+(aiohttp), imported only when an emulator or a proxy starts.
+
+The public API is what ``__all__`` lists, plus the modules ``credentials`` (the demo credentials),
+``pytest_plugin`` (the ``infakt_emulator`` and ``infakt_connection`` fixtures, registered when the
+package is installed) and ``cli`` (the ``infakt-emulator`` command). Modules whose names start with an
+underscore are the emulator's insides: the request pipeline (``_pipeline``), the v2, v3 and admin
+routes (``_v2``, ``_v3``, ``_admin``) and their helpers, wired together in ``server``.
 """
 
 from __future__ import annotations
@@ -18,12 +27,20 @@ from __future__ import annotations
 from . import credentials
 from .emulator import InfaktEmulator, connection_for, connection_json
 from .faults import Fault
-from .model import DeliveryRecord, RequestRecord
+from .model import DeliveryRecord, PendingDelivery, RequestRecord
+from .proxy import PROXY_FAULT_KINDS, FaultProxy, ProxyFault, ProxyRecord
 
+# The servers and connections to them; what emu.fault() and proxy.fault() arm; what emu.deliveries,
+# emu.pending_deliveries, emu.requests and proxy.records hold.
 __all__ = [
+    "PROXY_FAULT_KINDS",
     "DeliveryRecord",
     "Fault",
+    "FaultProxy",
     "InfaktEmulator",
+    "PendingDelivery",
+    "ProxyFault",
+    "ProxyRecord",
     "RequestRecord",
     "connection_for",
     "connection_json",

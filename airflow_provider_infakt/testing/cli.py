@@ -1,17 +1,23 @@
 """``infakt-emulator``: run the inFakt emulator, or print an Airflow connection for one.
 
 ``infakt-emulator --host 127.0.0.1 --port 0`` prints the base URL as the first line of stdout and
-serves until interrupted (Ctrl-C or SIGTERM). ``infakt-emulator connection --url URL --api-version v2
---format xml`` prints the connection JSON for ``AIRFLOW_CONN_INFAKT_DEFAULT``.
+serves until interrupted (Ctrl-C or SIGTERM); ``--fault JSON`` arms faults from the start and
+``--defer-sending SECONDS`` makes v3 send after it answers. ``infakt-emulator connection --url URL
+--api-version v2 --format xml`` prints the connection JSON for ``AIRFLOW_CONN_INFAKT_DEFAULT``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import Any
+
+from .emulator import InfaktEmulator, connection_json
+from .faults import Fault
 
 #: Port used by ``infakt-emulator`` when ``--port`` is not given, and by ``connection``'s default URL.
 DEFAULT_PORT = 8765
@@ -37,10 +43,28 @@ def _serve(argv: Sequence[str]) -> int:
         metavar="SECONDS",
         help="mark each delivered invoice paid this many seconds after delivery",
     )
+    parser.add_argument(
+        "--defer-sending",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="v3: answer deliveries 202 at once, send them (record them, status sent) this many seconds later",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        type=_fault_spec,
+        metavar="JSON",
+        help="arm a fault, given as the JSON body of POST /_emulator/faults, e.g. "
+        '\'{"route": "v3.deliver_*", "processing_delay": 4, "times": null}\'; repeatable',
+    )
     args = parser.parse_args(argv)
 
-    from .emulator import InfaktEmulator
-
+    # Before anything can be asked of the server: a SIGTERM must never find the default handler.
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
     emulator = InfaktEmulator(
         args.host,
         args.port,
@@ -48,9 +72,14 @@ def _serve(argv: Sequence[str]) -> int:
         time_scale=args.time_scale,
         postal_package=args.postal_package,
     )
-    emulator.start()
-    if args.pay_after_delivery is not None:
+    try:
         emulator.pay_after_delivery(args.pay_after_delivery)
+        emulator.defer_sending(args.defer_sending)
+        for spec in args.fault:
+            emulator.faults.add(Fault(**spec))
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
+    emulator.start()
     print(emulator.url, flush=True)
     print(
         f"inFakt emulator serving v2 at {emulator.url}/api/v2 and v3 at {emulator.url}/api/v3; "
@@ -58,13 +87,21 @@ def _serve(argv: Sequence[str]) -> int:
         file=sys.stderr,
         flush=True,
     )
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
     while not done.wait(0.5):
         pass
     emulator.stop()
     return 0
+
+
+def _fault_spec(text: str) -> dict[str, Any]:
+    """``--fault``'s value: a JSON object with the fields of a fault."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not JSON: {text!r}") from None
+    if not isinstance(value, dict) or "route" not in value:
+        raise argparse.ArgumentTypeError(f'a fault is a JSON object with at least "route": {text!r}')
+    return value
 
 
 def _connection(argv: Sequence[str]) -> int:
@@ -78,9 +115,6 @@ def _connection(argv: Sequence[str]) -> int:
     parser.add_argument("--auth", choices=("oauth", "xauth"), default="oauth", help="v2 only")
     parser.add_argument("--scope", choices=("write", "read"), default="write", help="v3 only")
     args = parser.parse_args(argv)
-
-    from .emulator import connection_json
-
     print(connection_json(args.url, api_version=args.api_version, format=args.format, auth=args.auth, scope=args.scope))
     return 0
 

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import json
-import socket
-import threading
-from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import credentials
+from ._inputs import seconds as _seconds
+from ._limits import SlidingWindowLimits
+from ._serving import BackgroundServer
 from .faults import Fault, FaultBook
-from .limits import RateLimiter
-from .model import Account, DeliveryRecord, Invoice, RequestRecord
+from .model import Account, DeliveryRecord, Invoice, PendingDelivery, RequestRecord, reset_state
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 
-class InfaktEmulator:
+class InfaktEmulator(BackgroundServer):
     """A local inFakt: a real HTTP/1.1 server on loopback speaking API v2 (as the seed shows) and v3.
 
     Use it as a context manager (``with InfaktEmulator() as emu: ...``) or call :meth:`start` and
@@ -28,7 +28,10 @@ class InfaktEmulator:
     :param limits: enforce inFakt's documented request limits (429); off by default.
     :param time_scale: how much faster than real time the limits' minute and day run.
     :param postal_package: whether the demo account has bought a postal package (else ``post`` fails).
+    :param backlog: the listening socket's backlog.
     """
+
+    thread_name = "infakt-emulator"
 
     def __init__(
         self,
@@ -40,93 +43,18 @@ class InfaktEmulator:
         postal_package: bool = False,
         backlog: int = 2048,
     ) -> None:
-        self.host = host
-        self._port = port
-        self._backlog = backlog
+        super().__init__(host, port, backlog=backlog)
         self.account = Account(postal_package=postal_package)
-        self.faults = FaultBook()
-        self.limiter = RateLimiter(enabled=limits, time_scale=time_scale)
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopped: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self.port: int | None = None
+        self.faults: FaultBook[Fault] = FaultBook()
+        self.limiter = SlidingWindowLimits(enabled=limits, time_scale=time_scale)
 
-    # -- life cycle ------------------------------------------------------------------------------
-    def start(self) -> InfaktEmulator:
-        """Start serving; returns once the port is listening."""
-        if self._thread is not None:
-            raise RuntimeError("the emulator is already running")
-        self._ready.clear()
-        self._thread = threading.Thread(target=self._run, name="infakt-emulator", daemon=True)
-        self._thread.start()
-        self._ready.wait(30)
-        if self._error is not None:
-            self._thread = None
-            raise RuntimeError(f"the inFakt emulator could not start: {self._error}") from self._error
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close every connection."""
-        if self._thread is None or self._loop is None or self._stopped is None:
-            return
-        self._loop.call_soon_threadsafe(self._stopped.set)
-        self._thread.join(30)
-        self._thread = None
-
-    def __enter__(self) -> InfaktEmulator:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        except BaseException as exc:  # reported to start()
-            self._error = exc
-            self._ready.set()
-        finally:
-            loop.close()
-
-    async def _serve(self) -> None:
-        from aiohttp import web
-
-        from .server import EmulatorApp
+    async def _make_app(self) -> web.Application:
+        from .server import EmulatorApp  # aiohttp and oauthlib: loaded when a server starts, not on import
 
         self.app = EmulatorApp(self.account, self.faults, self.limiter)
-        runner = web.AppRunner(self.app.build(), access_log=None, handle_signals=False)
-        await runner.setup()
-        sock = _listen(self.host, self._port)
-        site = web.SockSite(runner, sock, shutdown_timeout=1.0, backlog=self._backlog)
-        await site.start()
-        self.port = sock.getsockname()[1]
-        self._stopped = asyncio.Event()
-        self._ready.set()
-        try:
-            await self._stopped.wait()
-        finally:
-            await runner.cleanup()
+        return self.app.build()
 
     # -- addresses and connections ---------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        """The base URL, e.g. ``http://127.0.0.1:8080`` (no trailing slash, no API path)."""
-        if self.port is None:
-            raise RuntimeError("the emulator is not running: call start() or use it as a context manager")
-        host = self.host
-        try:
-            if ipaddress.ip_address(host).version == 6:
-                host = f"[{host}]"
-        except ValueError:
-            pass
-        return f"http://{host}:{self.port}"
-
     def connection(
         self,
         api_version: Literal["v3", "v2"] = "v3",
@@ -137,7 +65,11 @@ class InfaktEmulator:
         """An Airflow connection (JSON form) for this emulator with the demo credentials.
 
         ``os.environ["AIRFLOW_CONN_INFAKT_DEFAULT"] = json.dumps(emu.connection())`` is all a test needs.
-        ``format`` and ``auth`` apply to v2, ``scope`` to v3 (``read`` gives the read-only key).
+
+        :param api_version: ``v3`` (API key) or ``v2`` (OAuth 1.0a).
+        :param format: v2 only: ``json`` or ``xml``.
+        :param auth: v2 only: ``oauth`` (a token pair) or ``xauth`` (a login exchanged for one).
+        :param scope: v3 only: ``write``, or ``read`` for the read-only key.
         """
         return connection_for(self.url, api_version=api_version, format=format, auth=auth, scope=scope)
 
@@ -148,12 +80,19 @@ class InfaktEmulator:
         return self.account.copy_deliveries()
 
     @property
+    def pending_deliveries(self) -> list[PendingDelivery]:
+        """Deliveries accepted (v3 answered 202) but not carried out yet, oldest first; see
+        :meth:`defer_sending`."""
+        return self.account.copy_pending()
+
+    @property
     def requests(self) -> list[RequestRecord]:
         """API requests received so far (admin routes excluded), oldest first."""
         return self.account.copy_requests()
 
     def reset(self) -> None:
-        """Back to the seeded demo account; faults disarmed; limit counters forgotten."""
+        """Back to the seeded demo account (scenarios off, deliveries not sent yet dropped, account
+        settings as constructed); faults disarmed; limit counters forgotten (limit settings stay)."""
         reset_state(self.account, self.faults, self.limiter)
 
     def invoice(self, invoice_id: int | str) -> dict[str, Any]:
@@ -161,8 +100,7 @@ class InfaktEmulator:
         found = self.account.find(invoice_id)
         if found is None:
             raise KeyError(f"no invoice {invoice_id!r} in the emulator")
-        client = self.account.client_of(found)
-        return {**found.v3(client), "internal_status": found.status, "client_email": client.email}
+        return found.admin(self.account.client_of(found))
 
     def create_invoice(self, **fields: Any) -> dict[str, Any]:
         """Create an invoice (and its client).
@@ -177,15 +115,35 @@ class InfaktEmulator:
         self.account.mark_paid(invoice_id)
 
     def pay_after_delivery(self, seconds: float | None) -> None:
-        """Scenario: mark each delivered invoice paid ``seconds`` after its delivery (``None`` stops it)."""
-        self.account.pay_after_delivery = seconds
+        """Scenario: mark each delivered invoice paid ``seconds`` after its delivery (``None`` stops it).
+
+        :param seconds: from 0 to a day, or ``None``.
+        """
+        self.account.pay_after_delivery = _seconds("seconds", seconds, allow_none=True)
+
+    def defer_sending(self, seconds: float | None) -> None:
+        """Scenario: inFakt's 202 Accepted taken at its word. A v3 delivery is checked and answered 202
+        at once, but carried out ``seconds`` later: only then is it recorded in :attr:`deliveries` and
+        does the invoice become ``sent``; meanwhile it is in :attr:`pending_deliveries`. ``None`` sends
+        at once again (deliveries already accepted still go out). v2 always sends at once: its answer
+        carries the result.
+
+        :param seconds: from 0 to a day, or ``None``.
+        """
+        self.account.send_delay = _seconds("seconds", seconds, allow_none=True)
 
     def set_postal_package(self, bought: bool) -> None:
         """Whether the account has a postal package (without one, ``post`` deliveries are refused)."""
         self.account.postal_package = bought
 
     def set_limits(self, enabled: bool = True, time_scale: float | None = None) -> None:
-        """Switch inFakt's request limits on or off; ``time_scale=60`` makes a minute last a second."""
+        """Switch inFakt's request limits on or off; past requests are forgotten.
+
+        :param enabled: enforce the limits (429 past them).
+        :param time_scale: how much faster than real time the limits' minute and day run: ``60`` makes
+            a minute last a second; ``None`` keeps the current scale.
+        :raises ValueError: for a time scale that is not a positive number (at most 1000000).
+        """
         self.limiter.configure(enabled=enabled, time_scale=time_scale)
 
     def fault(
@@ -199,12 +157,28 @@ class InfaktEmulator:
         drop: Literal["before", "after"] | None = None,
         redirect_to: str | None = None,
         body: str | None = None,
+        processing_delay: float = 0.0,
+        answer_delay: float = 0.0,
     ) -> Fault:
-        """Arm a fault for the next ``times`` requests to ``route`` (an fnmatch pattern of route names).
+        """Arm a fault for the next ``times`` requests to ``route`` (an fnmatch pattern of route names,
+        or of paths when it starts with ``/``).
 
         Route names: ``v2.deliver``, ``v2.invoice``, ``v2.list``, ``oauth.access_token``, ``v3.invoice``,
         ``v3.list``, ``v3.deliver_via_email``, ``v3.deliver_via_post``, ``v3.paid``, ``web.invoice``.
         See :class:`~airflow_provider_infakt.testing.faults.Fault` for the kinds.
+
+        :param route: which requests: ``"v3.deliver_*"``, ``"*"``, ``"/api/v2/*"``...
+        :param status: answer this status (with the route's error body, or ``body``) without processing.
+        :param times: how many requests it applies to; ``None`` until cleared.
+        :param latency: seconds to wait before anything else.
+        :param retry_after: ``Retry-After`` header sent with ``status``.
+        :param drop: ``"before"``: close without processing; ``"after"``: process, then close unanswered.
+        :param redirect_to: answer 307 with this ``Location``.
+        :param body: the body sent with ``status``.
+        :param processing_delay: seconds between receiving the request and processing it (the delivery
+            is recorded then, even if the client has given up meanwhile), then the answer.
+        :param answer_delay: seconds between processing the request and answering.
+        :raises ValueError: for values a fault cannot have, or kinds that do not combine.
         """
         return self.faults.add(
             Fault(
@@ -216,19 +190,14 @@ class InfaktEmulator:
                 drop=drop,
                 redirect_to=redirect_to,
                 body=body,
+                processing_delay=processing_delay,
+                answer_delay=answer_delay,
             )
         )
 
     def clear_faults(self) -> None:
         """Disarm every fault."""
         self.faults.clear()
-
-
-def reset_state(account: Account, faults: FaultBook, limiter: RateLimiter) -> None:
-    """Reseed the account, disarm every fault, forget rate-limit counts (limit settings stay)."""
-    account.reset()
-    faults.clear()
-    limiter.configure()
 
 
 def connection_for(
@@ -239,7 +208,13 @@ def connection_for(
     auth: str = "oauth",
     scope: str = "write",
 ) -> dict[str, Any]:
-    """The Airflow connection (JSON form) for an emulator at ``url`` with the demo credentials."""
+    """The Airflow connection (JSON form) for an emulator at ``url`` with the demo credentials.
+
+    :param url: the emulator's (or a proxy's) base URL, e.g. ``emu.url``.
+    :param api_version: ``v3`` or ``v2``; ``format``, ``auth`` and ``scope`` as for
+        :meth:`InfaktEmulator.connection`.
+    :raises ValueError: for a value outside its set.
+    """
     _choose("api_version", api_version, ("v3", "v2"))
     _choose("format", format, ("json", "xml"))
     _choose("auth", auth, ("oauth", "xauth"))
@@ -268,7 +243,7 @@ def connection_for(
     }
 
 
-def connection_json(url: str, **options: Any) -> str:
+def connection_json(url: str, **options: str) -> str:
     """:func:`connection_for` as one line of JSON, ready for ``AIRFLOW_CONN_INFAKT_DEFAULT``."""
     return json.dumps(connection_for(url, **options))
 
@@ -276,11 +251,3 @@ def connection_json(url: str, **options: Any) -> str:
 def _choose(field: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ValueError(f"{field}={value!r} is not one of {', '.join(repr(a) for a in allowed)}")
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    return sock

@@ -12,7 +12,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ._inputs import invoice_ref, is_email, is_number, is_whole
+
+if TYPE_CHECKING:
+    from ._limits import SlidingWindowLimits
+    from .faults import Fault, FaultBook
 
 #: Internal status words; they are the provider's normalized statuses.
 STATUSES = ("draft", "sent", "printed", "paid", "unpaid")
@@ -38,6 +44,8 @@ PRINT_TYPE_TO_DOC_TYPE = {
     "copy_duplicate": "d_kop",
 }
 LOCALES = ("pl", "en", "pe")
+#: The largest gross price (grosze) the emulator accepts for a created invoice.
+MAX_GROSS_PRICE = 10**15
 
 _UUID_NAMESPACE = uuid.UUID("6f1c9a52-3b7e-4f1e-9a57-0c1f3e2b8d11")
 
@@ -80,6 +88,11 @@ class Invoice:
             "client_company_name": client.company_name,
         }
 
+    def admin(self, client: Client) -> dict[str, Any]:
+        """The invoice as the admin routes show it: as v3 serves it, plus the internal status and the
+        client's e-mail address."""
+        return {**self.v3(client), "internal_status": self.status, "client_email": client.email}
+
     def v2(self, client: Client) -> dict[str, Any]:
         """The invoice as the emulator's (assumed) v2 read call serves it."""
         return {
@@ -110,6 +123,8 @@ class DeliveryRecord:
     address: str | None
     api_version: str
     time: float
+    #: When the request was accepted; earlier than ``time`` when sending was deferred (v3's 202).
+    accepted_at: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data."""
@@ -135,6 +150,62 @@ class RequestRecord:
     def as_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data."""
         return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class PendingDelivery:
+    """A delivery accepted (v3 answered 202) but not carried out yet: inFakt sends after it answers."""
+
+    invoice_id: int
+    type: str
+    doc_type: str
+    recipient: str | None
+    address: str | None
+    api_version: str
+    accepted_at: float
+    due: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The pending delivery as JSON-ready data."""
+        return dataclasses.asdict(self)
+
+
+class InvalidFields(ValueError):
+    """Field values an invoice cannot have; ``errors`` maps each field to its messages (v3's 422 shape)."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{field} {' and '.join(texts)}" for field, texts in errors.items()))
+        self.errors = errors
+
+
+def invoice_field_errors(fields: dict[str, Any]) -> dict[str, list[str]]:
+    """What is wrong with the fields of an invoice to create, in v3's ``{"errors": ...}`` shape."""
+    errors: dict[str, list[str]] = {}
+    if "gross_price" in fields:
+        price = fields["gross_price"]
+        if not is_number(price):
+            errors["gross_price"] = ["is not a number"]
+        elif not is_whole(price):
+            errors["gross_price"] = ["must be a whole number of grosze"]
+        elif price < 0:
+            errors["gross_price"] = ["must be greater than or equal to 0"]
+        elif price > MAX_GROSS_PRICE:
+            errors["gross_price"] = [f"must be less than or equal to {MAX_GROSS_PRICE}"]
+    if "client_email" in fields and fields["client_email"] is not None and not is_email(fields["client_email"]):
+        errors["client_email"] = ["is not an e-mail address"]
+    for field in ("client_name", "number"):
+        if field not in fields or (field == "number" and fields[field] is None):
+            continue
+        value = fields[field]
+        if not isinstance(value, str):
+            errors[field] = ["must be a string"]
+        elif not value.strip():
+            errors[field] = ["can't be blank"]
+        elif len(value) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            errors[field] = ["is invalid (at most 200 characters, no control characters)"]
+    if "status" in fields and fields["status"] not in STATUSES:
+        errors["status"] = [f"is not included in the list ({', '.join(STATUSES)})"]
+    return errors
 
 
 class PreconditionFailed(Exception):
@@ -168,13 +239,19 @@ class Account:
     def __init__(self, *, postal_package: bool = False, email_daily_limit: int = 3000) -> None:
         self._lock = threading.RLock()
         self._initial_postal_package = postal_package
-        self.email_daily_limit = email_daily_limit
+        self._initial_email_daily_limit = email_daily_limit
         self.on_delivery: list[Callable[[DeliveryRecord], None]] = []
+        #: Counts resets: work scheduled before one (a payment N seconds after a delivery) checks it.
+        self.generation = 0
         self._seed()
 
     # -- seeding -------------------------------------------------------------------------------
     def _seed(self) -> None:
         self.postal_package = self._initial_postal_package
+        self.email_daily_limit = self._initial_email_daily_limit
+        self.pending: list[PendingDelivery] = []
+        #: Scenario: accepted v3 deliveries are carried out this many seconds later (``None``: at once).
+        self.send_delay: float | None = None
         self.clients: dict[int, Client] = {c.id: c for c in _demo_clients()}
         self.invoices: dict[int, Invoice] = {}
         self.deliveries: list[DeliveryRecord] = []
@@ -199,18 +276,21 @@ class Account:
         return invoice
 
     def reset(self) -> None:
-        """Back to the seeded demo account: invoices, deliveries, request log, scenario."""
+        """Back to the seeded demo account: invoices, deliveries (pending ones dropped), request log,
+        scenarios, account settings."""
         with self._lock:
+            self.generation += 1
             self._seed()
 
     # -- reads ---------------------------------------------------------------------------------
     def find(self, ref: str | int) -> Invoice | None:
-        """The invoice with this numeric id or uuid, or ``None``."""
+        """The invoice with this numeric id (an ``int``, or ASCII digits) or uuid, or ``None``."""
+        key = ref if isinstance(ref, int) and not isinstance(ref, bool) else invoice_ref(str(ref))
         with self._lock:
-            if isinstance(ref, int) or ref.isdigit():
-                return self.invoices.get(int(ref))
+            if isinstance(key, int):
+                return self.invoices.get(key)
             for invoice in self.invoices.values():
-                if invoice.uuid == ref:
+                if invoice.uuid == key:
                     return invoice
             return None
 
@@ -237,9 +317,21 @@ class Account:
         number: str | None = None,
         gross_price: int = 10000,
     ) -> Invoice:
-        """Add an invoice (and a new client for it) to the account."""
-        if status not in STATUSES:
-            raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+        """Add an invoice (and a new client for it) to the account.
+
+        :raises InvalidFields: (a ``ValueError``) naming each field whose value an invoice cannot have.
+        """
+        errors = invoice_field_errors(
+            {
+                "client_email": client_email,
+                "client_name": client_name,
+                "status": status,
+                "number": number,
+                "gross_price": gross_price,
+            }
+        )
+        if errors:
+            raise InvalidFields(errors)
         with self._lock:
             client = Client(max(self.clients) + 1, client_name, client_email)
             self.clients[client.id] = client
@@ -265,48 +357,111 @@ class Account:
     ) -> DeliveryRecord:
         """Check the account's preconditions, record the delivery and move the status to sent.
 
-        ``email_window`` is the length in real seconds of the "day" over which the daily e-mail limit
-        counts; ``None`` (limits off) does not enforce it.
+        :param type: ``mail`` or ``post``.
+        :param doc_type: in the seed's words (``org``, ``KOPIA``...), whichever API version asked.
+        :param recipient: the address the request named, or ``None`` for the client's own.
+        :param api_version: ``v2`` or ``v3``, for the record.
+        :param email_window: the length in real seconds of the "day" over which the daily e-mail limit
+            counts; ``None`` (limits off) does not enforce it.
+        :raises PreconditionFailed: no address to mail to, no postal package, the daily limit reached.
         """
         with self._lock:
-            client = self.clients[invoice.client_id]
-            address: str | None = None
-            if type == "mail":
-                address = recipient or client.email
-                if address is None:
-                    raise PreconditionFailed(
-                        "no_address",
-                        f"Client of invoice {invoice.number} has no e-mail address. Add one in the client's "
-                        "settings or give recipient.",
-                    )
-                since = time.time() - (email_window or 0.0)
-                sent = sum(1 for d in self.deliveries if d.type == "mail" and d.time > since)
-                if email_window is not None and sent >= self.email_daily_limit:
-                    raise PreconditionFailed(
-                        "email_limit", f"Daily limit of {self.email_daily_limit} invoice e-mails reached."
-                    )
-            elif not self.postal_package:
+            address = self._check(invoice, type, recipient, email_window)
+            now = time.time()
+            record = DeliveryRecord(invoice.id, type, doc_type, recipient, address, api_version, now, now)
+            self._record(record)
+        self._announce(record)
+        return record
+
+    def accept(
+        self,
+        invoice: Invoice,
+        *,
+        type: str,
+        doc_type: str,
+        recipient: str | None,
+        api_version: str,
+        delay: float,
+        email_window: float | None = None,
+    ) -> PendingDelivery:
+        """Check the preconditions now and accept the delivery, to be carried out by :meth:`complete`
+        ``delay`` seconds later (inFakt's 202 Accepted: it may send after it answers).
+
+        :param delay: seconds until the delivery is due; the other parameters as for :meth:`deliver`.
+        :raises PreconditionFailed: as :meth:`deliver`, at once.
+        """
+        with self._lock:
+            address = self._check(invoice, type, recipient, email_window)
+            now = time.time()
+            pending = PendingDelivery(invoice.id, type, doc_type, recipient, address, api_version, now, now + delay)
+            self.pending.append(pending)
+            return pending
+
+    def complete(self, pending: PendingDelivery) -> DeliveryRecord | None:
+        """Carry out an accepted delivery: record it and move the status to sent. ``None`` if it is no
+        longer pending (the account was reset meanwhile)."""
+        with self._lock:
+            if not any(p is pending for p in self.pending):
+                return None
+            self.pending = [p for p in self.pending if p is not pending]
+            record = DeliveryRecord(
+                pending.invoice_id,
+                pending.type,
+                pending.doc_type,
+                pending.recipient,
+                pending.address,
+                pending.api_version,
+                time.time(),
+                pending.accepted_at,
+            )
+            self._record(record)
+        self._announce(record)
+        return record
+
+    def _check(self, invoice: Invoice, type: str, recipient: str | None, email_window: float | None) -> str | None:
+        client = self.clients[invoice.client_id]
+        if type != "mail":
+            if not self.postal_package:
                 raise PreconditionFailed(
                     "no_postal_package",
                     "Sending invoices by post needs a postal package (pakiet wysyłek). "
                     "Buy one in inFakt to send invoices by post.",
                 )
-            record = DeliveryRecord(
-                invoice_id=invoice.id,
-                type=type,
-                doc_type=doc_type,
-                recipient=recipient,
-                address=address,
-                api_version=api_version,
-                time=time.time(),
+            return None
+        address = recipient or client.email
+        if address is None:
+            raise PreconditionFailed(
+                "no_address",
+                f"Client of invoice {invoice.number} has no e-mail address. Add one in the client's "
+                "settings or give recipient.",
             )
-            self.deliveries.append(record)
-            if invoice.status in ("draft", "printed"):
-                invoice.status = "sent"
+        if email_window is not None:
+            since = time.time() - email_window
+            accepted = [d.accepted_at or d.time for d in self.deliveries if d.type == "mail"]
+            accepted += [p.accepted_at for p in self.pending if p.type == "mail"]
+            sent = sum(1 for at in accepted if at > since)
+            if sent >= self.email_daily_limit:
+                raise PreconditionFailed(
+                    "email_limit", f"Daily limit of {self.email_daily_limit} invoice e-mails reached."
+                )
+        return address
+
+    def _record(self, record: DeliveryRecord) -> None:
+        self.deliveries.append(record)
+        invoice = self.invoices.get(record.invoice_id)
+        if invoice is not None and invoice.status in ("draft", "printed"):
+            invoice.status = "sent"
+
+    def _announce(self, record: DeliveryRecord) -> None:
+        with self._lock:
             callbacks = list(self.on_delivery)
         for callback in callbacks:
             callback(record)
-        return record
+
+    def copy_pending(self) -> list[PendingDelivery]:
+        """Deliveries accepted but not carried out yet, oldest first."""
+        with self._lock:
+            return list(self.pending)
 
     def log_request(self, record: RequestRecord) -> None:
         """Append to the request log."""
@@ -322,3 +477,10 @@ class Account:
         """The requests so far, oldest first."""
         with self._lock:
             return list(self.requests)
+
+
+def reset_state(account: Account, faults: FaultBook[Fault], limiter: SlidingWindowLimits) -> None:
+    """Reseed the account, disarm every fault, forget rate-limit counts (limit settings stay)."""
+    account.reset()
+    faults.clear()
+    limiter.configure()

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import pytest
 
-if TYPE_CHECKING:
-    from .emulator import InfaktEmulator
+from .emulator import InfaktEmulator
 
 
 @pytest.fixture(scope="session")
 def infakt_emulator_session() -> Iterator[InfaktEmulator]:
     """The session's emulator, as it is (not reset between tests)."""
-    from .emulator import InfaktEmulator
-
     with InfaktEmulator() as emulator:
         yield emulator
 

@@ -14,6 +14,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 # step of a running trigger stalls the event loop on a first-time import. DAG files never import this
 # module: the sensor does, when it defers.
 from airflow_provider_infakt.api import aio as _aio  # noqa: F401
+from airflow_provider_infakt.api.client import describe_exception as _describe
 from airflow_provider_infakt.api.errors import InfaktError
 from airflow_provider_infakt.hooks import connection as _connection  # noqa: F401
 from airflow_provider_infakt.hooks.infakt import InfaktHook
@@ -25,7 +26,8 @@ class InfaktInvoiceTrigger(BaseTrigger):
     It ends with exactly one event, whose payload is a dict with ``status``:
 
     - ``"success"``: ``invoice_id`` and ``invoice_status`` (the status reached);
-    - ``"error"``: ``message``, for an answer that waiting will not change (404, 401, 403, ...);
+    - ``"error"``: ``message``, for an answer that waiting will not change (404, 401, 403, ...), an
+      unusable connection, or any unexpected exception (the trigger itself never raises);
     - ``"timeout"``: ``message``, when ``timeout_at`` (a Unix time) passed first.
 
     Reads are ``poke_interval`` apart, with 10 % jitter so that triggers deferred together do not poll
@@ -87,17 +89,34 @@ class InfaktInvoiceTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll until done; yield one event and return."""
+        """Poll until done; yield one event and return. Never raises: any exception (a connection the
+        provider cannot use, a bug, a surprise from a library) becomes the one ``"error"`` event, with a
+        short message that holds no e-mail address. Only cancellation (the triggerer stopping the
+        trigger) goes through."""
         try:
-            client = await InfaktHook(infakt_conn_id=self.infakt_conn_id).get_async_client()
-        except InfaktError as exc:  # a connection the provider cannot use
-            yield TriggerEvent({"status": "error", "invoice_id": self.invoice_id, "message": str(exc)})
-            return
-        try:
-            event = await self._wait(client)
-        finally:
-            await client.aclose()
+            event = await self._run()
+        except Exception as exc:  # the trigger's contract: exactly one event, whatever happens
+            if not isinstance(exc, InfaktError):
+                self.log.error("Waiting for invoice %s failed unexpectedly: %s", self.invoice_id, _describe(exc))
+            event = self._error_event(exc)
         yield event
+
+    def _error_event(self, exc: Exception) -> TriggerEvent:
+        if isinstance(exc, InfaktError):
+            message = str(exc)
+        else:
+            message = f"Cannot wait: unexpected {_describe(exc)}"
+        return TriggerEvent({"status": "error", "invoice_id": self.invoice_id, "message": message})
+
+    async def _run(self) -> TriggerEvent:
+        client = await InfaktHook(infakt_conn_id=self.infakt_conn_id).get_async_client()
+        try:
+            return await self._wait(client)
+        finally:
+            try:
+                await client.aclose()
+            except Exception as exc:  # the wait's outcome stands; a failed close only leaks a socket
+                self.log.warning("Closing the inFakt client failed: %s", _describe(exc))
 
     async def _wait(self, client: Any) -> TriggerEvent:
         backoff = self.poke_interval

@@ -24,7 +24,11 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     body: bytes = b"{}"
-    action: str = "answer"  # "answer" | "drop" | "stall" | "stream" (no Content-Length, close)
+    #: "answer" | "drop" | "stall" | "stream" (no Content-Length, close) | "trickle" (the body one byte
+    #: every ``interval`` seconds) | "trickle_headers" (the header block one byte every ``interval``) |
+    #: "raw" (``body`` is the whole answer: status line, headers and all, sent as it is)
+    action: str = "answer"
+    interval: float = 0.1
 
 
 class ScriptedServer:
@@ -54,6 +58,20 @@ class ScriptedServer:
                     server.release.wait(10)
                     self.close_connection = True
                     return
+                if reply.action == "raw":  # the body is the whole answer, bytes as they are
+                    self.wfile.write(reply.body)
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                if reply.action == "trickle_headers":
+                    head = f"HTTP/1.1 {reply.status} OK\r\nX-Padding: {'x' * 200}\r\n"
+                    for byte in head.encode():
+                        if server.release.wait(reply.interval):
+                            return
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    self.close_connection = True
+                    return
                 self.send_response(reply.status)
                 for key, value in reply.headers.items():
                     self.send_header(key, value)
@@ -66,6 +84,14 @@ class ScriptedServer:
                     return
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
+                if reply.action == "trickle":
+                    self.wfile.flush()
+                    for byte in reply.body:
+                        if server.release.wait(reply.interval):
+                            return
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    return
                 self.wfile.write(reply.body)
 
             do_GET = do_POST = _handle

@@ -226,23 +226,43 @@ def test_429_until_out_of_retries(infakt_emulator):
     infakt_emulator.clear_faults()
 
 
-def test_503_with_retry_after(infakt_emulator):
+def test_503_with_retry_after_is_waited_out_by_a_read(infakt_emulator):
     emu = infakt_emulator
-    emu.fault("v3.deliver_via_email", status=503, retry_after=7)
+    emu.fault("v3.invoice", status=503, retry_after=7)
     sleeps = Sleeps()
     with client(emu, sleeps) as api:
-        api.deliver_invoice(1, "mail", "KOPIA")
-    assert sleeps == [7.0] and len(emu.deliveries) == 1
+        assert api.get_invoice(1).id == 1
+    assert sleeps == [7.0]
 
 
-def test_real_rate_limiter(infakt_emulator):
+@pytest.mark.parametrize("route", ["v3.deliver_via_email", "v2.deliver"])
+def test_503_on_a_deliver_is_an_unknown_outcome_sent_once(infakt_emulator, route):
+    """A proxy, load balancer or CDN may answer 503 after inFakt acted: never resend."""
     emu = infakt_emulator
-    emu.set_limits(enabled=True, time_scale=60.0)  # a minute lasts a second
+    emu.fault(route, status=503, retry_after=7, times=None)
     sleeps = Sleeps()
-    with client(emu, sleeps, settings={"max_retries": 0}) as api:
-        with pytest.raises(e.InfaktRateLimitedError):
-            for _ in range(400):
-                api.get_invoice(1)
+    options = {"api_version": "v3"} if route.startswith("v3") else {"api_version": "v2", "format": "xml"}
+    with client(emu, sleeps, **options) as api, pytest.raises(e.InfaktUnknownOutcome) as caught:
+        api.deliver_invoice(1, "mail", "KOPIA")
+    assert caught.value.status == 503 and sleeps == []
+    assert [r.route for r in emu.requests].count(route) == 1
+    emu.clear_faults()
+
+
+def test_the_emulators_limits_refuse_the_301st_get_of_a_minute(infakt_emulator):
+    """The emulator's limiter (inFakt's documented 300 GET a minute), met by a client with no limiter of
+    its own; the client's limiter has its own tests in test_client_limits.py."""
+    emu = infakt_emulator
+    emu.set_limits(enabled=True, time_scale=1.0)  # a real minute: 300 requests take far less
+    sleeps = Sleeps()
+    with client(emu, sleeps, settings={"max_retries": 0, "rate_limit": None}) as api:
+        for _ in range(300):
+            api.get_invoice(1)
+        with pytest.raises(e.InfaktRateLimitedError) as caught:
+            api.get_invoice(1)
+    assert "300 GET requests a minute" in caught.value.api_message
+    assert [r.status for r in emu.requests] == [200] * 300 + [429]
+    assert sleeps == []  # the client did not wait: it has no limiter here
 
 
 @pytest.mark.parametrize(
@@ -282,11 +302,14 @@ def test_no_key_header_across_a_redirect(infakt_emulator):
     emu = infakt_emulator
     with scripted_server() as elsewhere:
         emu.fault("v3.deliver_via_email", redirect_to=elsewhere.url + "/api/v3/invoices/1/deliver_via_email.json")
+        with client(emu) as api, pytest.raises(e.InfaktUnknownOutcome) as unknown:
+            api.deliver_invoice(1, "mail", "org")  # a deliver is never sent again, not even to follow
+        emu.fault("v3.invoice", redirect_to=elsewhere.url + "/api/v3/invoices/1.json")
         with client(emu) as api, pytest.raises(e.InfaktRedirectError):
-            api.deliver_invoice(1, "mail", "org")
+            api.get_invoice(1)
         assert elsewhere.seen == []
-    assert emu.deliveries == []
-    emu.fault("v2.deliver", redirect_to="http://localhost:1/api/v2/invoices/deliver.json")
+    assert emu.deliveries == [] and unknown.value.status == 307
+    emu.fault("v2.invoice", redirect_to="http://localhost:1/api/v2/invoices/1.json")
     with client(emu, api_version="v2") as api, pytest.raises(e.InfaktRedirectError) as caught:
-        api.deliver_invoice(1, "mail", "org")
+        api.get_invoice(1)
     assert credentials.CONSUMER_SECRET not in str(caught.value)

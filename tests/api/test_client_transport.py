@@ -92,6 +92,55 @@ def test_deliver_5xx_is_not_resent(run, status):
         assert caught.value.status == status
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(503, {"Retry-After": "1"}, b'{"error": "busy"}'),
+        Reply(503, {"Content-Type": "text/html"}, b"<html>Service Unavailable</html>"),
+        Reply(404, {"Content-Type": "text/html"}, b"<html>gateway: no route</html>"),
+        Reply(403, {}, b""),
+        Reply(409, {}, b'{"error": "conflict"}'),
+        Reply(202, {"Content-Type": "text/html"}, b"<html>Welcome to the captive portal</html>"),
+        Reply(203, {}, b""),
+        Reply(307, {"Location": "/api/v3/invoices/1/deliver_via_email.json"}, b""),
+    ],
+    ids=["503", "503-html", "404-html", "403-empty", "409", "202-html", "203", "307-same-origin"],
+)
+def test_deliver_answers_that_prove_nothing_are_unknown_and_never_resent(run, reply):
+    with scripted_server() as server:
+        server.default = reply
+        with pytest.raises(e.InfaktError) as caught:
+            run(settings(server.url), "deliver_invoice", 1, "mail", "org")
+        assert isinstance(caught.value, e.InfaktUnknownOutcome), repr(caught.value)
+        assert caught.value.status == reply.status and f"HTTP {reply.status}" in str(caught.value)
+        assert len(server.seen) == 1 and run.sleeps == []
+
+
+@pytest.mark.parametrize("action", ["answer", "stream"])  # with and without Content-Length
+def test_deliver_answer_over_the_size_cap_is_unknown(run, action):
+    with scripted_server() as server:
+        server.default = Reply(202, body=b'{"pad": "' + b"x" * 5000 + b'"}', action=action)
+        with pytest.raises(e.InfaktUnknownOutcome) as caught:
+            run(settings(server.url, max_response_bytes=2048), "deliver_invoice", 1, "mail", "org")
+        assert caught.value.status == 202 and "2048" in str(caught.value)
+        assert len(server.seen) == 1
+
+
+def test_deliver_429_is_retried_whatever_the_body(run):
+    with scripted_server() as server:
+        server.script = [Reply(429, {"Content-Type": "text/html"}, b"<html>Too Many Requests</html>")]
+        server.default = Reply(202, body=b"")
+        assert run(settings(server.url), "deliver_invoice", 1, "mail", "org").invoice_id == 1
+        assert len(server.seen) == 2 and len(run.sleeps) == 1
+
+
+def test_reads_retry_503_honouring_retry_after(run):
+    with scripted_server() as server:
+        server.script = [Reply(503, {"Retry-After": "2"}, b"<html>busy</html>"), Reply(200, body=INVOICE)]
+        assert run(settings(server.url), "get_invoice", 1).id == 1
+        assert len(server.seen) == 2 and run.sleeps == [2.0]
+
+
 def test_reads_retry_5xx(run):
     with scripted_server() as server:
         server.script = [Reply(502, body=b"<html>bad gateway</html>"), Reply(200, body=INVOICE)]
@@ -204,3 +253,37 @@ def test_http_library_logs_mask_the_recipient(run, caplog):
         assert "jan.kowalski%40example.com" in server.seen[0].path  # it was sent...
     assert "kowalski" not in caplog.text  # ...but not logged
     assert "test-consumer-secret" not in caplog.text and "test-token-secret" not in caplog.text
+
+
+def _sync_ssl_error(reason: BaseException) -> BaseException:
+    import requests
+    import urllib3
+
+    return requests.exceptions.SSLError(
+        urllib3.exceptions.MaxRetryError(None, "/", urllib3.exceptions.SSLError(reason))  # type: ignore[arg-type]
+    )
+
+
+def _async_error(cls_name: str, cause: BaseException) -> BaseException:
+    import httpx
+
+    error = getattr(httpx, cls_name)("boom")
+    error.__cause__ = cause
+    return error
+
+
+def test_tls_failures_count_as_nothing_sent_only_when_they_happen_in_the_handshake():
+    """A certificate that does not verify stops the handshake: nothing was sent. Any other TLS error may
+    come after the request went out (while reading the answer): on a deliver that proves nothing."""
+    import ssl
+
+    from airflow_provider_infakt.api import aio, client
+
+    verify = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    mid_stream = ssl.SSLError(1, "[SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC] decryption failed")
+    assert client._classify(_sync_ssl_error(verify)) == "fatal"
+    assert client._classify(_sync_ssl_error(mid_stream)) == "sent"
+    assert aio._classify(_async_error("ConnectError", verify)) == "fatal"
+    assert aio._classify(_async_error("ConnectError", ssl.SSLError(1, "wrong version number"))) == "fatal"
+    assert aio._classify(_async_error("ReadError", mid_stream)) == "sent"
+    assert aio._classify(_async_error("ReadError", verify)) == "sent"

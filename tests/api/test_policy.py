@@ -40,7 +40,10 @@ def mid(_: object = None) -> float:
         (READ, 429, {}, 1, 0.75),  # backoff: step 1, equal jitter at 0.5 -> 0.75
         (DELIVER, 429, {}, 1, 0.75),
         (DELIVER, 429, {"Retry-After": "5"}, 1, 5.0),
-        (DELIVER, 503, {"retry-after": "7"}, 2, 7.0),
+        (READ, 503, {"retry-after": "7"}, 2, 7.0),
+        (DELIVER, 503, {"retry-after": "7"}, 1, None),  # a proxy may answer 503 after inFakt acted
+        (DELIVER, 503, {}, 1, None),
+        (READ, 503, {}, 1, 0.75),
         (READ, 429, {"Retry-After": "3600"}, 1, 60.0),  # capped
         (READ, 429, {"Retry-After": "Mon, 12 Jan 1970 13:46:50 GMT"}, 1, 10.0),  # HTTP date, NOW + 10
         (READ, 429, {}, 3, 3.0),  # step 4 -> 2 + 0.5 * 2

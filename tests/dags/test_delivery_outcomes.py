@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 
 import pytest
 
@@ -24,11 +25,26 @@ def test_slow_server_is_not_read_as_not_delivered(airflow_db, infakt_emulator, m
     """Finding 1: the client gives up after 1 s, inFakt finishes processing at 2.5 s. The retry must
     not read the still-draft status as "not delivered" while that request may still be in flight."""
     use_slow_client(monkeypatch, infakt_emulator, 1, api_version=api_version)
-    infakt_emulator.fault("*.deliver*", latency=2.5)
+    infakt_emulator.fault("*.deliver*", processing_delay=2.5)
     run = run_dag("infakt_test_outcome", {"invoice_id": 2})
+    time.sleep(2.5)  # a request still being processed would add its delivery by now
     assert [d.invoice_id for d in infakt_emulator.deliveries] == [2]
+    assert len(deliver_requests(infakt_emulator)) == 1  # the retry waited, read 'sent', did not resend
     assert run.state == "success"
     assert run.tasks[("deliver_invoice", -1)] == ("success", 2)
+
+
+@needs_store
+def test_v3_accepted_then_sent_later_is_not_sent_again(airflow_db, infakt_emulator, use_connection):
+    """inFakt answers 202 and sends 1.5 s later; the answer is lost on the way (finding 1, v3)."""
+    use_connection()
+    infakt_emulator.defer_sending(1.5)
+    infakt_emulator.fault("v3.deliver_via_email", drop="after")
+    run = run_dag("infakt_test_outcome", {"invoice_id": 3})
+    time.sleep(1.5)  # a delivery accepted later than the check would be sent by now
+    assert [d.invoice_id for d in infakt_emulator.deliveries] == [3]
+    assert len(deliver_requests(infakt_emulator)) == 1
+    assert run.state == "success"
 
 
 @needs_store
@@ -89,3 +105,52 @@ def test_a_new_dag_run_sends_again(airflow_db, infakt_emulator, use_connection):
         date = datetime.datetime(2026, 3, day, tzinfo=datetime.timezone.utc)
         assert run_dag("infakt_test_outcome", {"invoice_id": 5}, logical_date=date).state == "success"
     assert [d.invoice_id for d in infakt_emulator.deliveries] == [5, 5]
+
+
+@pytest.fixture
+def via_proxy(infakt_emulator, monkeypatch):
+    """``infakt_default`` pointed at a fault proxy in front of the emulator; yields the proxy."""
+    from airflow_provider_infakt.testing import FaultProxy, connection_for
+
+    with FaultProxy(infakt_emulator.url) as proxy:
+
+        def use(**kind: str) -> FaultProxy:
+            monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps(connection_for(proxy.url, **kind)))
+            return proxy
+
+        yield use
+
+
+@needs_store
+@pytest.mark.parametrize(
+    ("kind", "status", "api_version"),
+    [
+        ("gateway", 502, "v3"),
+        ("gateway", 503, "v3"),
+        ("status", 503, "v3"),
+        ("gateway", 504, "v2"),
+        ("status", 500, "v2"),
+    ],
+)
+def test_a_5xx_after_inFakt_acted_is_not_sent_again(airflow_db, infakt_emulator, via_proxy, kind, status, api_version):
+    """Finding 2: a proxy answers 5xx (inFakt's body or a gateway's HTML) after inFakt delivered."""
+    proxy = via_proxy(api_version=api_version)
+    proxy.fault("*deliver*", kind=kind, status=status, times=None)  # every deliver answer is spoilt
+    run = run_dag("infakt_test_outcome", {"invoice_id": 4})
+    assert [d.invoice_id for d in infakt_emulator.deliveries] == [4]
+    assert len(deliver_requests(infakt_emulator)) == 1
+    assert run.state == "success"  # the retry settled it from the ledger and the invoice's status
+
+
+@needs_store
+def test_an_oversized_answer_after_delivery_is_not_sent_again_even_after_a_clear(
+    airflow_db, infakt_emulator, via_proxy
+):
+    """Finding 3: a 200 with a body over the size cap, after inFakt acted; then the run is cleared."""
+    proxy = via_proxy(api_version="v2")
+    proxy.fault("v2.deliver", kind="oversize", times=None)
+    date = datetime.datetime(2026, 3, 5, tzinfo=datetime.timezone.utc)
+    for _ in range(2):
+        run = run_dag("infakt_test_outcome", {"invoice_id": 5}, logical_date=date)
+        assert run.state == "success"
+    assert [d.invoice_id for d in infakt_emulator.deliveries] == [5]

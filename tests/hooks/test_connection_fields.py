@@ -135,3 +135,16 @@ def test_secrets_of_lists_every_secret():
         **{"extra__infakt__xauth_password": PASSWORD},
     )
     assert sorted(secrets_of(conn)) == sorted([SECRET, TOKEN_SECRET, PASSWORD])
+
+
+def test_deadline_extra():
+    from airflow_provider_infakt.hooks.connection import EXTRA_FIELDS
+    from airflow_provider_infakt.hooks.form import FORM_FIELDS
+
+    assert "deadline" in EXTRA_FIELDS and "deadline" in FORM_FIELDS
+    assert settings_from_connection(fields(deadline="45")).request_deadline == 45.0
+    assert settings_from_connection(fields(timeout=5)).request_deadline == 15.0  # 5 + 2 x 5
+    assert settings_from_connection(fields()).request_deadline == 70.0
+    for bad in ("soon", -1, 0):
+        with pytest.raises(InfaktConfigError, match="deadline"):
+            settings_from_connection(fields(deadline=bad))

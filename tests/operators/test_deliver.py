@@ -3,6 +3,7 @@ delivery ledger's store (Airflow's asset state store) where a test needs to set 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -31,7 +32,6 @@ class DictStore(dict):
 
     def delete(self, key: str) -> None:
         self.pop(key, None)
-
 
     def only(self) -> Entry:
         """The one record in the store."""
@@ -242,3 +242,83 @@ def test_link_reads_only_xcom(monkeypatch):
     monkeypatch.setattr(_compat, "xcom_value", lambda ti_key, key: asked.append(key) or "https://x/1")
     assert InfaktInvoiceLink().get_link(op(invoice_id=1), ti_key=object()) == "https://x/1"
     assert asked == [INVOICE_URL_XCOM_KEY]
+
+
+@pytest.mark.parametrize("window", ["5", -1, float("nan"), float("inf"), True, None, dt.timedelta(days=2)])
+def test_bad_in_flight_window_fails_before_any_request(infakt_emulator, conn, window):
+    with pytest.raises(AirflowFailException, match=r"in_flight_window=.* is not a number of seconds"):
+        op(invoice_id=1, in_flight_window=window).execute(context(DictStore()))
+    assert infakt_emulator.requests == []
+
+
+def test_a_retry_waits_out_the_in_flight_window_before_reading(infakt_emulator, conn):
+    """An earlier attempt's request may still be in flight: no status read before the window passed."""
+    import time
+
+    store = DictStore()
+    infakt_emulator.fault("v3.deliver_via_email", drop="after")
+    task = op(invoice_id=2, in_flight_window=1.0)
+    with pytest.raises(AirflowException):
+        task.execute(context(store))
+    started = store.only().started
+    assert task.execute(context(store, try_number=2)) == 2
+    reads = [r.time for r in infakt_emulator.requests if r.route == "v3.invoice"]
+    assert reads[-1] >= started + 1.0 - 0.05  # the settling read came after the window
+    assert len(infakt_emulator.deliveries) == 1
+    assert store.only().state == "sent"
+    assert time.time() >= started + 1.0
+
+
+def test_a_window_longer_than_execution_timeout_fails_with_not_known_yet(infakt_emulator, conn):
+    store = DictStore()
+    infakt_emulator.fault("v3.deliver_via_email", drop="after")
+    task = op(invoice_id=2, in_flight_window=600, execution_timeout=dt.timedelta(seconds=60))
+    with pytest.raises(AirflowException):
+        task.execute(context(store))
+    with pytest.raises(AirflowException) as raised:
+        task.execute(context(store, try_number=2))
+    assert not isinstance(raised.value, AirflowFailException)  # a later retry will check
+    assert "outcome is not known yet" in str(raised.value)
+    assert [r.route for r in infakt_emulator.requests].count("v3.deliver_via_email") == 1
+
+
+def test_a_record_from_another_map_index_is_honoured(infakt_emulator, conn):
+    """The ledger is per invoice per DAG run: map index 3 finds what map index 0 sent."""
+    store = DictStore()
+    op(invoice_id=2).execute(context(store, map_index=0))
+    assert op(invoice_id=2).execute(context(store, map_index=3)) == 2
+    assert len(infakt_emulator.deliveries) == 1
+    assert (store.only().map_index, store.only().writer) == (0, "try 1 of map index 0")
+
+
+class BrokenStore(DictStore):
+    """A store whose writes fail from the ``fail_from``-th on (a lost connection to Airflow's API)."""
+
+    def __init__(self, fail_from: int) -> None:
+        super().__init__()
+        self.writes = 0
+        self.fail_from = fail_from
+
+    def set(self, key: str, value: Any) -> None:
+        self.writes += 1
+        if self.writes >= self.fail_from:
+            raise RuntimeError("the API server is gone")
+        super().set(key, value)
+
+
+def test_a_ledger_that_cannot_record_sending_stops_before_sending(infakt_emulator, conn):
+    with pytest.raises(AirflowException) as raised:
+        op(invoice_id=2).execute(context(BrokenStore(fail_from=1)))
+    assert str(raised.value).startswith("Nothing was sent: the delivery ledger could not be written")
+    assert infakt_emulator.deliveries == []
+
+
+def test_a_ledger_that_cannot_record_sent_says_it_was_delivered_and_a_retry_does_not_resend(infakt_emulator, conn):
+    store = BrokenStore(fail_from=2)
+    task = op(invoice_id=2, in_flight_window=0)
+    with pytest.raises(AirflowException) as raised:
+        task.execute(context(store))
+    assert str(raised.value).startswith("Invoice 2 was delivered, but that could not be recorded")
+    store.fail_from = 10**6
+    assert task.execute(context(store, try_number=2)) == 2  # the "sending" record and the status settle it
+    assert len(infakt_emulator.deliveries) == 1

@@ -39,4 +39,26 @@ def v2_get(conn: dict[str, Any], path_and_query: str, **client_options: Any) -> 
 def v3(emu_conn: dict[str, Any], method: str, path: str, **kwargs: Any) -> requests.Response:
     """A v3 request with the connection's API key."""
     headers = {"X-inFakt-ApiKey": emu_conn["password"], **kwargs.pop("headers", {})}
-    return requests.request(method, emu_conn["host"] + path, headers=headers, timeout=10, **kwargs)
+    kwargs.setdefault("timeout", 10)
+    return requests.request(method, emu_conn["host"] + path, headers=headers, **kwargs)
+
+
+def raw_http(url: str, request: bytes, *, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+    """Send ``request`` (bytes, as is) to the server at ``url`` and read the answer until the server
+    closes; for inputs no HTTP library would send. Returns status, headers (lower-case names), body."""
+    import socket
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(status_line.split()[1]), headers, body

@@ -69,8 +69,8 @@ def test_create_invoice_mark_paid_and_reset(infakt_emulator):
     assert new_id == 7
     assert infakt_emulator.invoice(7)["client_email"] == "new@firma.example"
     bad = admin(infakt_emulator, "POST", "/invoices", json={"status": "lost"})
-    assert bad.status_code == 400
-    assert "status must be one of" in bad.json()["error"]
+    assert bad.status_code == 422
+    assert bad.json()["errors"]["status"] == ["is not included in the list (draft, sent, printed, paid, unpaid)"]
     assert admin(infakt_emulator, "POST", "/invoices", json={"colour": "red"}).status_code == 400
     paid = admin(infakt_emulator, "POST", "/invoices/7/paid")
     assert (paid.status_code, paid.json()["status"]) == (200, "paid")
@@ -125,3 +125,35 @@ def test_connection_helper_shapes(infakt_emulator):
 
     with pytest.raises(ValueError, match="format='yaml' is not one of 'json', 'xml'"):
         infakt_emulator.connection(api_version="v2", format="yaml")
+
+
+def test_a_payment_scheduled_before_a_reset_does_not_touch_the_new_account(infakt_emulator):
+    infakt_emulator.pay_after_delivery(0.3)
+    conn = infakt_emulator.connection()
+    assert v3(conn, "POST", "/invoices/1/deliver_via_email.json", json={"print_type": "original"}).status_code == 202
+    infakt_emulator.reset()
+    time.sleep(0.6)
+    assert infakt_emulator.invoice(1)["status"] == "draft"
+
+
+def test_limits_routes_and_a_reset_keeps_the_limit_settings(infakt_emulator, monkeypatch):
+    assert admin(infakt_emulator, "GET", "/limits").json() == {
+        "enabled": False,
+        "time_scale": 1.0,
+        "get_per_minute": 300,
+        "other_per_minute": 150,
+        "emails_per_day": 3000,
+    }
+    switched = admin(infakt_emulator, "POST", "/limits", json={"enabled": True, "time_scale": 60})
+    assert switched.status_code == 200
+    assert (switched.json()["enabled"], switched.json()["time_scale"]) == (True, 60)
+    assert infakt_emulator.limiter.email_window() == 1440.0  # a day at 60 times real time
+    monkeypatch.setattr(infakt_emulator.limiter, "get_per_minute", 1)
+    conn = infakt_emulator.connection()
+    assert [v3(conn, "GET", "/invoices/1.json").status_code for _ in range(2)] == [200, 429]
+    assert admin(infakt_emulator, "POST", "/reset").json() == {"reset": True}
+    # the counts are forgotten, the settings stay
+    assert admin(infakt_emulator, "GET", "/limits").json()["enabled"] is True
+    assert v3(conn, "GET", "/invoices/1.json").status_code == 200
+    assert admin(infakt_emulator, "POST", "/limits", json={"enabled": False}).json()["enabled"] is False
+    assert infakt_emulator.limiter.email_window() is None

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import requests
 
 from airflow_provider_infakt.testing import credentials
@@ -82,3 +83,39 @@ def test_bad_option_exits_with_usage():
     result = subprocess.run([COMMAND, "connection", "--format", "yaml"], capture_output=True, text=True)
     assert result.returncode == 2
     assert "invalid choice: 'yaml'" in result.stderr
+
+
+def test_serve_arms_faults_and_defers_sending_from_the_command_line():
+    fault = json.dumps({"route": "v3.invoice", "status": 503, "times": None})
+    process = subprocess.Popen(
+        [COMMAND, "--port", "0", "--defer-sending", "0.3", "--fault", fault],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = process.stdout.readline().strip()
+        headers = {"X-inFakt-ApiKey": credentials.API_KEY}
+        assert requests.get(url + "/api/v3/invoices/1.json", headers=headers, timeout=10).status_code == 503
+        sent = requests.post(url + "/api/v3/invoices/1/deliver_via_email.json", headers=headers, json={}, timeout=10)
+        assert sent.status_code == 202
+        listed = requests.get(url + "/_emulator/deliveries", timeout=10).json()
+        assert (listed["deliveries"], len(listed["pending"])) == ([], 1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("not json", "not JSON"),
+        ('{"status": 500}', 'at least "route"'),
+        ('{"route": "*", "status": 99}', "status=99 is not an HTTP status code"),
+        ('{"route": "*", "colour": 1}', "colour"),
+    ],
+)
+def test_bad_fault_option_exits_with_the_reason(argument, message):
+    result = subprocess.run([COMMAND, "--port", "0", "--fault", argument], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert message in result.stderr

@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from airflow_provider_infakt.testing.limits import RateLimiter
+from airflow_provider_infakt.testing._limits import SlidingWindowLimits
 
 from .helpers import v2_get, v3
 
@@ -83,7 +83,7 @@ def test_emails_per_day(infakt_emulator):
 
 def test_limiter_window_with_injected_clock():
     now = [0.0]
-    limiter = RateLimiter(enabled=True, get_per_minute=2, other_per_minute=1, clock=lambda: now[0])
+    limiter = SlidingWindowLimits(enabled=True, get_per_minute=2, other_per_minute=1, clock=lambda: now[0])
     assert [limiter.check("a", "GET") for _ in range(3)][:2] == [None, None]
     assert limiter.check("a", "GET") is not None
     assert limiter.check("b", "GET") is None  # per source IP

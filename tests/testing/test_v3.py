@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import requests
 
 from .helpers import v3
 
@@ -93,7 +96,6 @@ def test_deliver_via_email_by_uuid_with_recipient(infakt_emulator, conn):
 @pytest.mark.parametrize(
     ("body", "errors"),
     [
-        ({}, {"print_type": ["can't be blank"]}),
         (
             {"print_type": "kopia"},
             {
@@ -105,7 +107,33 @@ def test_deliver_via_email_by_uuid_with_recipient(infakt_emulator, conn):
         ),
         ({"print_type": "copy", "locale": "de"}, {"locale": ["is not included in the list (pl, en, pe)"]}),
         ({"print_type": "copy", "recipient": "nope"}, {"recipient": ["is not an e-mail address"]}),
+        ({"print_type": "copy", "recipient": "ksiegowa@firma.example\n"}, {"recipient": ["is not an e-mail address"]}),
+        ({"recipient": "ksiegowa@firma.example\r\n"}, {"recipient": ["is not an e-mail address"]}),
+        ({"recipient": "\nksiegowa@firma.example"}, {"recipient": ["is not an e-mail address"]}),
+        ({"recipient": "ksiegowa@firma.example\x00"}, {"recipient": ["is not an e-mail address"]}),
+        ({"recipient": ["ksiegowa@firma.example"]}, {"recipient": ["is not an e-mail address"]}),
+        (
+            {"print_type": 1},
+            {
+                "print_type": [
+                    "is not included in the list (original, copy, original_duplicate, "
+                    "copy_duplicate, duplicate, regular)"
+                ]
+            },
+        ),
         ({"print_type": "copy", "send_copy": "yes"}, {"send_copy": ["must be true or false"]}),
+    ],
+    ids=[
+        "print_type-lowercase-seed-word",
+        "locale",
+        "recipient-not-an-address",
+        "recipient-trailing-newline",
+        "recipient-trailing-crlf",
+        "recipient-leading-newline",
+        "recipient-nul",
+        "recipient-list",
+        "print_type-number",
+        "send_copy-string",
     ],
 )
 def test_deliver_via_email_validation_is_422(infakt_emulator, conn, body, errors):
@@ -169,3 +197,109 @@ def test_unknown_action_and_wrong_method(conn):
     assert v3(conn, "POST", "/invoices/1/deliver_via_fax.json", json={}).status_code == 404
     assert v3(conn, "GET", "/invoices/1/deliver_via_email.json").status_code == 405
     assert v3(conn, "DELETE", "/invoices/1.json").status_code == 405
+    listed = v3(conn, "POST", "/invoices.json", json={})
+    assert (listed.status_code, listed.json()) == (405, {"error": "Method not allowed."})
+
+
+# Request shapes public inFakt clients send (see docs/emulator-contract.md, "Request shapes"): each is
+# served as inFakt serves it. ``where`` is what the delivery record must show: (invoice, doc_type, address).
+CLIENT_SHAPES = {
+    # inFakt's own documentation: recipient alone, print_type defaults to the original
+    "documented-recipient-alone": (
+        "POST",
+        "/api/v3/invoices/1/deliver_via_email.json",
+        {"json": {"recipient": "ksiegowa@firma.example"}},
+        (1, "org", "ksiegowa@firma.example"),
+    ),
+    # jakub-dzon/infakt-connector: print_type in the query string, no body
+    "print-type-in-query": (
+        "POST",
+        "/api/v3/invoices/2/deliver_via_email.json?print_type=copy",
+        {},
+        (2, "KOPIA", "biuro@nowak-auto.example"),
+    ),
+    # lazniak/infakt-mcp: an empty object when no address is given
+    "empty-object": (
+        "POST",
+        "/api/v3/invoices/3/deliver_via_email.json",
+        {"json": {}},
+        (3, "org", "kontakt@rozany.example"),
+    ),
+    # a body-less POST (a Python client that sends a payload only when it has a recipient)
+    "no-body": ("POST", "/api/v3/invoices/3/deliver_via_email.json", {}, (3, "org", "kontakt@rozany.example")),
+    # przemekperon/infakt-go-sdk sends "email_to", a field inFakt does not know: ignored, so the invoice
+    # goes to the client's own address; the record shows it
+    "unknown-field-ignored": (
+        "POST",
+        "/api/v3/invoices/4/deliver_via_email.json",
+        {"json": {"print_type": "original", "email_to": "ksiegowa@firma.example"}},
+        (4, "org", "pixel@studio-pixel.example"),
+    ),
+    # a Node app handling Stripe webhooks: the uuid in the path, {"print_type": "original"}
+    "uuid-in-path": (
+        "POST",
+        "/api/v3/invoices/{uuid5}/deliver_via_email.json",
+        {"json": {"print_type": "original"}},
+        (5, "org", "ksiegowosc@bilans.example"),
+    ),
+    # miisieq/InfaktClient (and its forks): base https://api.infakt.pl/v3 (no /api), JSON body without a Content-Type
+    "v3-base-json-without-content-type": (
+        "POST",
+        "/v3/invoices/1/deliver_via_email.json",
+        {"data": json.dumps({"print_type": "copy", "locale": "pl", "send_copy": False, "recipient": "a@b.example"})},
+        (1, "KOPIA", "a@b.example"),
+    ),
+    # a form-encoded body (curl -d, many HTTP clients' default)
+    "form-encoded": (
+        "POST",
+        "/api/v3/invoices/2/deliver_via_email.json",
+        {"data": {"print_type": "original_duplicate", "recipient": "a@b.example", "send_copy": "true"}},
+        (2, "d_org", "a@b.example"),
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", CLIENT_SHAPES)
+def test_request_shapes_of_public_clients_are_served(infakt_emulator, conn, shape):
+    method, path, kwargs, (invoice_id, doc_type, address) = CLIENT_SHAPES[shape]
+    path = path.replace("{uuid5}", infakt_emulator.invoice(5)["uuid"])
+    response = requests.request(
+        method,
+        infakt_emulator.url + path,
+        headers={"X-inFakt-ApiKey": conn["password"]},
+        timeout=10,
+        **kwargs,
+    )
+    assert (response.status_code, response.content) == (202, b""), response.text
+    (delivery,) = infakt_emulator.deliveries
+    assert (delivery.invoice_id, delivery.doc_type, delivery.address) == (invoice_id, doc_type, address)
+    assert infakt_emulator.invoice(invoice_id)["status"] == "sent"
+
+
+def test_paid_with_a_nested_invoice_object_is_still_a_payment(infakt_emulator, conn):
+    # the Node app above: POST /v3/invoices/{id}/paid.json {"invoice": {"status": "paid"}}
+    response = requests.post(
+        infakt_emulator.url + "/v3/invoices/2/paid.json",
+        json={"invoice": {"status": "paid"}},
+        headers={"X-inFakt-ApiKey": conn["password"]},
+        timeout=10,
+    )
+    assert (response.status_code, response.content) == (204, b"")
+    assert infakt_emulator.invoice(2)["status"] == "paid"
+
+
+@pytest.mark.parametrize("base", ["/api/v3", "/v3"])
+def test_list_takes_filters_as_a_json_body_too(infakt_emulator, conn, base):
+    # inFakt's documentation: GET /api/v3/invoices.json with -d '{"q": {"paid_date_null": true}}'
+    infakt_emulator.mark_paid(3)
+    response = requests.get(
+        infakt_emulator.url + base + "/invoices.json?limit=3",
+        json={"q": {"paid_date_null": True}},
+        headers={"X-inFakt-ApiKey": conn["password"]},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert [e["id"] for e in response.json()["entities"]] == [1, 2, 4]
+    assert response.json()["metainfo"]["next"].endswith(
+        f"{base}/invoices.json?offset=3&limit=3&q%5Bpaid_date_null%5D=true"
+    )

@@ -165,3 +165,59 @@ def test_unusable_connection_is_one_error_event(monkeypatch, caplog):
     events = run_trigger(InfaktInvoiceTrigger(1, ["paid"]), caplog)
     assert [e.payload["status"] for e in events] == ["error"]
     assert "api_version='v7'" in events[0].payload["message"]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        RuntimeError("boom for jan.kowalski@example.com"),
+        ValueError("Exceeds the limit (4300 digits) for integer string conversion"),
+        RecursionError("maximum recursion depth exceeded"),
+        KeyError("status"),
+        OSError("Too many open files"),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_any_exception_while_reading_is_one_error_event(infakt_emulator, conn, caplog, monkeypatch, error):
+    from airflow_provider_infakt.api.aio import AsyncInfaktClient
+
+    async def broken(self, invoice_id):
+        raise error
+
+    monkeypatch.setattr(AsyncInfaktClient, "get_invoice", broken)
+    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"], poke_interval=0.02), caplog)
+    assert [e.payload["status"] for e in events] == ["error"]
+    message = events[0].payload["message"]
+    assert type(error).__name__ in message and "kowalski" not in message
+
+
+def test_any_exception_getting_the_client_is_one_error_event(monkeypatch, caplog):
+    from airflow_provider_infakt.hooks.infakt import InfaktHook
+
+    async def broken(self):
+        raise TypeError("the hook broke")
+
+    monkeypatch.setattr(InfaktHook, "get_async_client", broken)
+    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"]), caplog)
+    assert [e.payload["status"] for e in events] == ["error"]
+    assert "TypeError" in events[0].payload["message"]
+
+
+def test_a_failing_close_does_not_change_the_event(infakt_emulator, conn, caplog, monkeypatch):
+    from airflow_provider_infakt.api.aio import AsyncInfaktClient
+
+    async def broken(self):
+        raise RuntimeError("close failed")
+
+    monkeypatch.setattr(AsyncInfaktClient, "aclose", broken)
+    infakt_emulator.mark_paid(2)
+    events = run_trigger(InfaktInvoiceTrigger(2, ["paid"], poke_interval=0.02), caplog)
+    assert [e.payload for e in events] == [{"status": "success", "invoice_id": 2, "invoice_status": "paid"}]
+
+
+def test_a_deeply_nested_answer_is_one_error_event(infakt_emulator, conn, caplog):
+    infakt_emulator.fault("v3.invoice", status=200, body="[" * 200_000, times=None)
+    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"], poke_interval=0.02), caplog)
+    assert [e.payload["status"] for e in events] == ["error"]
+    assert len(events[0].payload["message"]) < 1000
+    infakt_emulator.clear_faults()

@@ -12,7 +12,7 @@ GET_PER_MINUTE = 300
 OTHER_PER_MINUTE = 150
 
 
-class RateLimiter:
+class SlidingWindowLimits:
     """Sliding one-minute windows per (source IP, GET or other).
 
     ``time_scale`` makes emulated time run faster: with ``time_scale=60`` a "minute" lasts one real
@@ -28,8 +28,7 @@ class RateLimiter:
         other_per_minute: int = OTHER_PER_MINUTE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if time_scale <= 0:
-            raise ValueError(f"time_scale={time_scale!r} must be positive")
+        _check_scale(time_scale)
         self.enabled = enabled
         self.time_scale = time_scale
         self.get_per_minute = get_per_minute
@@ -43,14 +42,18 @@ class RateLimiter:
         """Real seconds in one emulated minute."""
         return 60.0 / self.time_scale
 
+    def email_window(self) -> float | None:
+        """Real seconds in one emulated day, the window of the account's daily e-mail limit; ``None``
+        (no window: the e-mail limit is not enforced) while the limits are off."""
+        return 86400.0 / self.time_scale if self.enabled else None
+
     def configure(self, *, enabled: bool | None = None, time_scale: float | None = None) -> None:
         """Switch the limits on or off, or change the time scale; forgets past requests."""
         with self._lock:
             if enabled is not None:
                 self.enabled = enabled
             if time_scale is not None:
-                if time_scale <= 0:
-                    raise ValueError(f"time_scale={time_scale!r} must be positive")
+                _check_scale(time_scale)
                 self.time_scale = time_scale
             self._hits.clear()
 
@@ -69,3 +72,8 @@ class RateLimiter:
                 return f"Request limit reached: {limit} {kind} requests a minute. Try again later."
             hits.append(now)
             return None
+
+
+def _check_scale(time_scale: float) -> None:
+    if isinstance(time_scale, bool) or not isinstance(time_scale, int | float) or not 0 < time_scale <= 1e6:
+        raise ValueError(f"time_scale={time_scale!r} must be a positive number (at most 1000000)")
