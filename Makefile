@@ -2,22 +2,28 @@
 # Everything is installed into .venv by these targets; nothing is needed by hand but python3.
 
 AIRFLOW_VERSION ?= 3.3.2
+# Every Airflow this provider supports (pyproject.toml's floor is the first); `make test-matrix` runs the
+# suite on each, in .venv-<version> (the default AIRFLOW_VERSION reuses .venv), MATRIX_JOBS at a time.
+AIRFLOW_MATRIX ?= 2.10.5 2.11.2 3.0.6 3.1.8 3.2.2 3.3.2
+MATRIX_JOBS ?= 2
 # The oldest Airflow this provider supports; `make test-floor` runs the suite on it in its own venv.
-AIRFLOW_FLOOR ?= 2.10.5
+AIRFLOW_FLOOR ?= $(firstword $(AIRFLOW_MATRIX))
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-airflow-$(AIRFLOW_VERSION)
+# Pins some Airflow versions need against dependencies released after them (each file says why).
+CONSTRAINTS := $(wildcard constraints/airflow-$(AIRFLOW_VERSION).txt)
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-floor lint demo bench mutation clean
+.PHONY: venv test test-floor test-matrix lint demo bench mutation clean
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python \
+	$(BIN)/uv pip install --quiet --python $(BIN)/python $(CONSTRAINTS:%=--constraint %) \
 		"apache-airflow==$(AIRFLOW_VERSION)" -e ".[emulator,test]"
 	rm -f $(VENV)/.installed-airflow-*
 	touch $@
@@ -26,7 +32,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-floor:
-	$(MAKE) test VENV=.venv-floor AIRFLOW_VERSION=$(AIRFLOW_FLOOR)
+	$(MAKE) test VENV=.venv-$(AIRFLOW_FLOOR) AIRFLOW_VERSION=$(AIRFLOW_FLOOR)
+
+# Builds each version's venv (with this Makefile's `venv`), runs the suite on each, prints a table.
+test-matrix:
+	$(PYTHON) tools/test_matrix.py --jobs $(MATRIX_JOBS) --default $(AIRFLOW_VERSION) $(AIRFLOW_MATRIX)
 
 # Benchmarks print figures; they are not tests. providers-http is installed here only, for comparison.
 bench: $(STAMP)
@@ -42,12 +52,12 @@ mutation: $(STAMP)
 	$(BIN)/python benchmarks/mutation_run.py $(MUTATION_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check airflow_provider_infakt tests benchmarks example_dags demo
-	$(BIN)/ruff format --check airflow_provider_infakt tests benchmarks example_dags demo
+	$(BIN)/ruff check airflow_provider_infakt tests benchmarks example_dags demo tools
+	$(BIN)/ruff format --check airflow_provider_infakt tests benchmarks example_dags demo tools
 	$(BIN)/mypy
 
 demo: $(STAMP)
 	$(BIN)/python demo/run_demo.py
 
 clean:
-	rm -rf $(VENV) .venv-floor .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-floor $(AIRFLOW_MATRIX:%=.venv-%) .matrix .pytest_cache .mypy_cache .ruff_cache

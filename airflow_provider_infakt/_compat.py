@@ -1,39 +1,51 @@
-"""Where Airflow 2 (2.10+) and Airflow 3 keep things: the only module that knows.
+"""Where each supported Airflow (2.10, 2.11, 3.0, 3.1, 3.2, 3.3) keeps things: the only module that knows.
 
 Everything else imports Airflow's base classes, configuration, secret masking and exceptions from
-here. Airflow 3 puts the authoring interface in ``airflow.sdk``; Airflow 2 in ``airflow.models`` and
-friends.
+here. Airflow 3 moves the authoring interface into the Task SDK (``airflow.sdk``) piece by piece, so
+each name is looked up on its own, newest place first, and each fallback says which versions need it.
+Where Airflow allows, the lookup detects the feature instead of comparing version strings.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-try:  # Airflow 3
-    from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator, PokeReturnValue
+try:  # Airflow 3.0+: the Task SDK (BaseHook joined it only in 3.1, below)
+    from airflow.sdk import BaseOperator, BaseOperatorLink, BaseSensorOperator, PokeReturnValue
+
+    AIRFLOW_V3 = True
+except ImportError:  # Airflow 2.10, 2.11
+    from airflow.models import BaseOperator  # type: ignore[no-redef,attr-defined]
+    from airflow.models.baseoperatorlink import BaseOperatorLink  # type: ignore[no-redef]
+    from airflow.sensors.base import BaseSensorOperator, PokeReturnValue  # type: ignore[no-redef,attr-defined]
+
+    AIRFLOW_V3 = False
+
+try:  # Airflow 3.1+
+    from airflow.sdk import BaseHook
+except ImportError:  # Airflow 2.10, 2.11, 3.0 (3.0's airflow.hooks.base reads connections via the Task SDK)
+    from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined]
+
+try:  # Airflow 3.2+: the Task SDK's exceptions are the ones the task runner acts on
     from airflow.sdk.exceptions import (
         AirflowException,
         AirflowFailException,
         AirflowSensorTimeout,
         AirflowSkipException,
     )
-    from airflow.sdk.log import mask_secret as _mask_secret
-
-    AIRFLOW_V3 = True
-except ImportError:  # Airflow 2.10+
+except ImportError:  # Airflow 2.10-3.1: 3.0 has none of these in airflow.sdk.exceptions, 3.1 only
+    # AirflowException, and their task runners catch airflow.exceptions' classes
     from airflow.exceptions import (  # type: ignore[no-redef,attr-defined]
         AirflowException,
         AirflowFailException,
         AirflowSensorTimeout,
         AirflowSkipException,
     )
-    from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined]
-    from airflow.models import BaseOperator  # type: ignore[no-redef,attr-defined]
-    from airflow.models.baseoperatorlink import BaseOperatorLink  # type: ignore[no-redef]
-    from airflow.sensors.base import BaseSensorOperator, PokeReturnValue  # type: ignore[no-redef,attr-defined]
-    from airflow.utils.log.secrets_masker import mask_secret as _mask_secret  # type: ignore[no-redef]
 
-    AIRFLOW_V3 = False
+try:  # Airflow 3.0+
+    from airflow.sdk.log import mask_secret as _mask_secret
+except ImportError:  # Airflow 2.10, 2.11 (airflow.utils.log.secrets_masker is gone in 3.0)
+    from airflow.utils.log.secrets_masker import mask_secret as _mask_secret  # type: ignore[no-redef]
 
 
 def mask_secret(secret: str | None, name: str | None = None) -> None:
@@ -44,21 +56,33 @@ def mask_secret(secret: str | None, name: str | None = None) -> None:
 
 def get_conf_value(section: str, key: str, fallback: Any = None) -> Any:
     """A configuration value, read lazily (importing configuration at module level is not free)."""
-    try:
+    try:  # Airflow 3.2+
         from airflow.sdk.configuration import conf
-    except ImportError:  # Airflow 2
+    except ImportError:  # Airflow 2.10-3.1
         from airflow.configuration import conf  # type: ignore[no-redef]
     return conf.get(section, key, fallback=fallback)
+
+
+def has_ledger_store() -> bool:
+    """Whether this Airflow has the asset state store that holds the delivery ledger (Airflow 3.3+).
+
+    Airflow 2.10-3.2 have none (``airflow.sdk.execution_time.context`` exists from 3.0, without
+    ``AssetStateStoreAccessor``): there the operator runs without a ledger and says so in the task log.
+    """
+    try:  # Airflow 3.3+
+        from airflow.sdk.execution_time.context import AssetStateStoreAccessor  # noqa: F401
+    except ImportError:  # Airflow 2.10-3.2
+        return False
+    return True
 
 
 def ledger_asset() -> Any:
     """The asset whose state store holds the delivery ledger, or None where Airflow has no asset
     state store (before 3.3). Delivery tasks declare it as an inlet so that Airflow registers it."""
-    try:  # Airflow 3.3+
-        from airflow.sdk import Asset
-        from airflow.sdk.execution_time.context import AssetStateStoreAccessor  # noqa: F401
-    except ImportError:
+    if not has_ledger_store():  # Airflow 2.10-3.2
         return None
+    from airflow.sdk import Asset
+
     from airflow_provider_infakt.operators.ledger import LEDGER_ASSET_NAME
 
     return Asset(name=LEDGER_ASSET_NAME, uri=f"infakt://{LEDGER_ASSET_NAME}")
@@ -66,10 +90,10 @@ def ledger_asset() -> Any:
 
 def ledger_store() -> Any:
     """The delivery ledger's store (the asset state store of :func:`ledger_asset`), or None before 3.3."""
-    try:  # Airflow 3.3+
-        from airflow.sdk.execution_time.context import AssetStateStoreAccessor
-    except ImportError:
+    if not has_ledger_store():  # Airflow 2.10-3.2
         return None
+    from airflow.sdk.execution_time.context import AssetStateStoreAccessor
+
     from airflow_provider_infakt.operators.ledger import LEDGER_ASSET_NAME
 
     return AssetStateStoreAccessor(name=LEDGER_ASSET_NAME)
@@ -77,9 +101,9 @@ def ledger_store() -> Any:
 
 def xcom_value(ti_key: Any, key: str) -> Any:
     """The XCom value of ``key`` for the task instance ``ti_key`` (for operator links)."""
-    try:
+    try:  # Airflow 3.0+
         from airflow.sdk.execution_time.xcom import XCom
-    except ImportError:  # Airflow 2
+    except ImportError:  # Airflow 2.10, 2.11
         from airflow.models.xcom import XCom  # type: ignore[no-redef]
     return XCom.get_value(ti_key=ti_key, key=key)
 
@@ -96,6 +120,7 @@ __all__ = [
     "BaseSensorOperator",
     "PokeReturnValue",
     "get_conf_value",
+    "has_ledger_store",
     "ledger_asset",
     "ledger_store",
     "mask_secret",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import secrets
 import tempfile
 import warnings
 
@@ -22,6 +23,10 @@ os.environ["AIRFLOW_HOME"] = str(_home)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_dags)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
+# What `airflow config` would write into a new airflow.cfg. This process reads its configuration when it
+# first imports Airflow, before any airflow.cfg exists, and Airflow 3.0-3.2's dag.test() fails every
+# task without it: the in-process Execution API's start-up needs [api_auth] jwt_secret (3.3 makes one up).
+os.environ.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(24))
 
 # benchmarks/mutation_run.py sets HYPOTHESIS_PROFILE=mutation: a failing example is enough there, so
 # Hypothesis skips shrinking it. The examples generated are the same in every profile.

@@ -12,7 +12,18 @@ from typing import Any
 
 import pytest
 
+from ..compat import keep_in_process_execution_api_alive
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _in_process_execution_api_ready() -> Any:
+    """dag.test() on Airflow 3.0-3.2 closes its in-process API under a running task (see
+    :func:`tests.compat.keep_in_process_execution_api_alive`); keep it open, as 3.3 does."""
+    undo = keep_in_process_execution_api_alive()
+    yield
+    undo()
 
 
 @pytest.fixture(scope="session")

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from ..compat import HAS_LEDGER_STORE, HAS_LEDGER_STORE_REASON, NO_LEDGER_STORE_REASON
 from .conftest import run_dag
 
-try:  # the task state store arrived in Airflow 3.3
-    from airflow.sdk.execution_time.context import TaskStateStoreAccessor  # noqa: F401
-
-    HAS_STATE_STORE = True
-except ImportError:
-    HAS_STATE_STORE = False
-
-needs_store = pytest.mark.skipif(not HAS_STATE_STORE, reason="needs Airflow 3.3's task_state_store")
-without_store = pytest.mark.skipif(HAS_STATE_STORE, reason="the guarantee where no task_state_store exists")
+# The delivery ledger lives in Airflow 3.3's asset state store: a test of what it guarantees means
+# something only there, and a test of the guarantee without it only where it is missing (2.10-3.2).
+needs_store = pytest.mark.skipif(not HAS_LEDGER_STORE, reason=NO_LEDGER_STORE_REASON)
+without_store = pytest.mark.skipif(HAS_LEDGER_STORE, reason=HAS_LEDGER_STORE_REASON)
 
 
 def deliver_requests(emu):

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from ..compat import dag_test_logs_deferrals
 from .conftest import run_dag
 
 KINDS = {"v2-xml": {"api_version": "v2", "format": "xml"}, "v3": {"api_version": "v3"}}
@@ -44,7 +45,7 @@ def test_deliver_wait_sent_wait_paid_chain(
     assert run.xcom[("wait_until_paid", -1, "invoice_status")] == "paid"
     assert run.xcom[("book_payment", -1, "return_value")] == 4
     deferred = "new_state=deferred" in capsys.readouterr().out
-    assert deferred == (mode == "deferrable") or not _airflow_3()
+    assert deferred == (mode == "deferrable") or not dag_test_logs_deferrals()
 
 
 def pay_after_reads(emu, invoice_id, reads):
@@ -78,13 +79,7 @@ def test_sensor_waits_and_passes_the_id(airflow_db, infakt_emulator, use_connect
     assert reads[0] == 503
     assert reads.count(200) >= 4  # three reads before the payment, one after
     deferred = "new_state=deferred" in capsys.readouterr().out
-    assert deferred == (mode == "deferrable") or not _airflow_3()
-
-
-def _airflow_3() -> bool:
-    import airflow
-
-    return airflow.__version__.startswith("3.")
+    assert deferred == (mode == "deferrable") or not dag_test_logs_deferrals()
 
 
 @pytest.mark.parametrize("mode", ["deferrable", "poke"])

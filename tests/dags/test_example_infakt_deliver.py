@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ..compat import task_runner_calls_get_link
 from .conftest import run_dag
-
-
-def _airflow_3() -> bool:
-    import airflow
-
-    return airflow.__version__.startswith("3.")
-
 
 KINDS = {
     "v2-json": {"api_version": "v2", "format": "json"},
@@ -31,8 +25,7 @@ def test_delivers_what_the_conf_asks_and_passes_the_id_on(airflow_db, infakt_emu
     assert run.xcom[("record_delivery", -1, "return_value")] == 3
     base = conn["host"].rsplit("/api/", 1)[0]
     assert run.xcom[("deliver_invoice", -1, "infakt_invoice_url")] == f"{base}/app/invoices/3"
-    if ("deliver_invoice", -1, "_link_InfaktInvoiceLink") in run.xcom or _airflow_3():
-        # Airflow 3 calls get_link on the worker and stores what it returns for the UI.
+    if ("deliver_invoice", -1, "_link_InfaktInvoiceLink") in run.xcom or task_runner_calls_get_link():
         assert run.xcom[("deliver_invoice", -1, "_link_InfaktInvoiceLink")] == f"{base}/app/invoices/3"
 
 
