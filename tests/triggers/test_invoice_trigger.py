@@ -12,7 +12,10 @@ import pytest
 
 from airflow_provider_infakt.triggers.invoice import InfaktInvoiceTrigger
 
-SLOW = 0.05  # seconds: any callback running longer than this counts as blocking the loop
+# Seconds: a callback running longer blocks the loop. Airflow's own triggerer warns from 0.2 s
+# ([triggerer] blocked_main_thread_warning_threshold); 0.05 s flaked on a cold, loaded CI machine
+# (first connect in a fresh virtual environment). Speed itself is measured by benchmarks/trigger_scale.py.
+SLOW = 0.2
 
 
 @pytest.fixture(autouse=True, scope="module")
