@@ -322,3 +322,71 @@ def test_a_ledger_that_cannot_record_sent_says_it_was_delivered_and_a_retry_does
     store.fail_from = 10**6
     assert task.execute(context(store, try_number=2)) == 2  # the "sending" record and the status settle it
     assert len(infakt_emulator.deliveries) == 1
+
+
+class FailingStore(DictStore):
+    """A ledger store that fails on the ``times``-th call of ``operation`` (the state store's database
+    or API server being unreachable)."""
+
+    def __init__(self, operation: str, times: int = 1) -> None:
+        super().__init__()
+        self.operation, self.left = operation, times
+
+    def _maybe_fail(self, operation: str) -> None:
+        if operation == self.operation:
+            self.left -= 1
+            if self.left == 0:
+                raise OSError("state store unreachable")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._maybe_fail("get")
+        return super().get(key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        self._maybe_fail("set")
+        super().set(key, value)
+
+    def delete(self, key: str) -> None:
+        self._maybe_fail("delete")
+        super().delete(key)
+
+
+def test_a_ledger_that_cannot_be_read_sends_nothing(infakt_emulator, conn):
+    with pytest.raises(AirflowException) as raised:
+        op(invoice_id=1).execute(context(FailingStore("get")))
+    assert not isinstance(raised.value, AirflowFailException)  # a retry may find the store back
+    assert "Nothing was sent: the delivery ledger could not be read (OSError)" in str(raised.value)
+    assert infakt_emulator.requests == []
+
+
+def test_a_ledger_that_cannot_record_about_to_send_sends_nothing(infakt_emulator, conn):
+    with pytest.raises(AirflowException) as raised:
+        op(invoice_id=1).execute(context(FailingStore("set")))
+    assert not isinstance(raised.value, AirflowFailException)
+    assert "Nothing was sent: the delivery ledger could not be written (OSError: state store unreachable)" in str(
+        raised.value
+    )
+    assert [r.route for r in infakt_emulator.requests] == ["v3.invoice"]  # the status read, no delivery
+    assert infakt_emulator.deliveries == []
+
+
+def test_a_ledger_that_cannot_record_sent_is_resolved_by_the_retry(infakt_emulator, conn):
+    store = FailingStore("set", times=2)  # "about to send" is written, "sent" is not
+    task = op(invoice_id=1, in_flight_window=0)
+    with pytest.raises(AirflowException) as raised:
+        task.execute(context(store))
+    assert "could not be written" in str(
+        raised.value
+    ) and "reads the ledger and the invoice before it sends anything" in str(raised.value)
+    assert store.only().state == "sending" and len(infakt_emulator.deliveries) == 1
+    assert task.execute(context(store, try_number=2)) == 1  # 'draft' before, 'sent' now: delivered
+    assert store.only().state == "sent" and len(infakt_emulator.deliveries) == 1
+
+
+def test_a_refusal_whose_record_cannot_be_removed_fails_for_a_retry(infakt_emulator, conn):
+    store = FailingStore("delete")
+    with pytest.raises(AirflowException) as raised:
+        op(invoice_id=6).execute(context(store))  # 422: the client has no e-mail address
+    assert not isinstance(raised.value, AirflowFailException)
+    assert "could not be written" in str(raised.value)
+    assert infakt_emulator.deliveries == []

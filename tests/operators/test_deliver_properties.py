@@ -105,7 +105,7 @@ def execute(task: InfaktDeliverInvoiceOperator, try_number: int) -> tuple[Any, B
     paid_between=st.booleans(),
     read_fails=st.sampled_from([False, False, True]),
     policy=st.sampled_from(["check", "check", "resend", "fail"]),
-    window=st.sampled_from([0, 0.5, 30, 3600, 86400, dt.timedelta(minutes=5), dt.timedelta(0)]),
+    window=st.sampled_from([0, 0.5, 1.0, 30, 100, 3600, 86400, dt.timedelta(minutes=5), dt.timedelta(0)]),
     execution_timeout=st.sampled_from([None, 1, 100, 10_000]),
     invoice_id=st.sampled_from([1, "2", " 3 "]),
 )
