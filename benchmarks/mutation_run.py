@@ -52,6 +52,13 @@ _OPERATOR_TESTS = [
     "tests/dags/test_delivery_retries.py",
 ]
 
+_ANSWER_TESTS = (
+    "tests/api/test_delivery_outcome.py",
+    "tests/api/test_policy_properties.py",
+    "tests/api/test_protocol.py",
+    "tests/api/test_hostile_answers.py",
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class Target:
@@ -68,7 +75,8 @@ TARGETS = [
         "deliver",
         "airflow_provider_infakt/operators/deliver.py",
         (
-            "_is_window",
+            "with_ledger_asset",
+            "_window_seconds",
             "InfaktDeliverInvoiceOperator._ledger",
             "InfaktDeliverInvoiceOperator._deliver_once",
             "InfaktDeliverInvoiceOperator._nothing_sent",
@@ -81,7 +89,7 @@ TARGETS = [
     ),
     Target(
         "ledger",
-        "airflow_provider_infakt/operators/ledger.py",
+        "airflow_provider_infakt/ledger.py",
         (
             "ledger_key",
             "Entry.load",
@@ -110,13 +118,14 @@ TARGETS = [
     Target(
         "protocol",
         "airflow_provider_infakt/api/protocol.py",
-        ("parse_deliver", "_parse_deliver", "error_for", "_deliver_error", "_is_infakt_error"),
-        (
-            "tests/api/test_delivery_outcome.py",
-            "tests/api/test_policy_properties.py",
-            "tests/api/test_protocol.py",
-            "tests/api/test_hostile_answers.py",
-        ),
+        ("parse_deliver", "_parse_deliver"),
+        _ANSWER_TESTS,
+    ),
+    Target(
+        "answers",
+        "airflow_provider_infakt/api/_answers.py",
+        ("error_for", "_deliver_error", "_is_infakt_error"),
+        _ANSWER_TESTS,
     ),
 ]
 
