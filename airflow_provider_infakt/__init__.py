@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_infakt.hooks.form import UI_FIELD_BEHAVIOUR, conn_fields
+
 __version__ = "0.1.0"
 
 __all__ = ["LEDGER_ASSET_NAME", "__version__", "get_provider_info"]
@@ -24,8 +26,6 @@ def get_provider_info() -> dict[str, Any]:
     It validates against Airflow's ``provider_info.schema.json``; ``conn-fields`` and
     ``ui-field-behaviour`` describe the connection form for Airflow 3.2+ (older versions ask the hook).
     """
-    from airflow_provider_infakt.hooks.form import UI_FIELD_BEHAVIOUR, conn_fields
-
     return {
         "package-name": "airflow-provider-infakt",
         "name": "inFakt",

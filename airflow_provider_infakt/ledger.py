@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import time
 from typing import Any, Literal, Protocol
 
 from airflow_provider_infakt import LEDGER_ASSET_NAME
@@ -125,8 +126,6 @@ class Ledger:
         map_index: int | None,
         clock: Any = None,
     ) -> None:
-        import time
-
         self._store = store
         self.key = key
         self.invoice_id = invoice_id

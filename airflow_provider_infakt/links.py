@@ -8,7 +8,9 @@ that XCom back. It never reads a connection and never calls inFakt.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
+from airflow_provider_infakt import _compat
 from airflow_provider_infakt._compat import BaseOperatorLink
 
 #: XCom key under which the operator stores the invoice page URL.
@@ -21,8 +23,6 @@ SANDBOX_WEB_URL = "https://app.sandbox-infakt.pl/app/faktury/{invoice_id}"
 
 def invoice_url(template: str, invoice_id: int | str) -> str:
     """The invoice page URL: ``template`` with ``{invoice_id}`` filled in (URL-quoted)."""
-    from urllib.parse import quote
-
     return template.replace("{invoice_id}", quote(str(invoice_id), safe=""))
 
 
@@ -33,7 +33,5 @@ class InfaktInvoiceLink(BaseOperatorLink):
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
         """The URL the operator stored for this task instance, or ``""`` before it ran."""
-        from airflow_provider_infakt._compat import xcom_value
-
-        value = xcom_value(ti_key, INVOICE_URL_XCOM_KEY)
+        value = _compat.xcom_value(ti_key, INVOICE_URL_XCOM_KEY)  # looked up at call time: tests replace it
         return value if isinstance(value, str) else ""

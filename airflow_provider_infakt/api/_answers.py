@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Final
@@ -243,8 +244,6 @@ def error_for(
     :class:`InfaktAPIError` subclass for the status, with the API's own message (cut to
     :data:`MAX_QUOTED` characters), or a description of the body when it held none.
     """
-    import time
-
     moment = time.time() if now is None else now
     if not request.idempotent:
         return _deliver_error(request, status, headers, body, moment)

@@ -5,8 +5,10 @@ XML is parsed with xmltodict, imported only when an XML body is met."""
 
 from __future__ import annotations
 
+import email.utils
 import json
 import re
+import xml.parsers.expat
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -43,8 +45,6 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     try:
         seconds = float(text)
     except ValueError:
-        import email.utils
-
         try:
             when = email.utils.parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
@@ -146,8 +146,6 @@ def _check_xml_shape(data: bytes) -> None:
     :data:`_MAX_DEPTH` levels, with more than :data:`_MAX_ELEMENTS` elements, or declaring entities
     (xmltodict would build a dict per element first, and recurse through them after). Syntax errors
     are left to the real parse."""
-    import xml.parsers.expat
-
     depth = 0
     count = 0
 
@@ -178,9 +176,7 @@ def _check_xml_shape(data: bytes) -> None:
 
 
 def _load_xml(body: bytes, headers: Mapping[str, str]) -> Any:
-    import xml.parsers.expat
-
-    import xmltodict
+    import xmltodict  # deferred: third-party, only v2 XML answers need it
 
     text = body.decode("utf-8", errors="replace").lstrip("\ufeff")
     attempts = [text]

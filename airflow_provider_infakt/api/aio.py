@@ -11,6 +11,7 @@ computation. ``httpx`` is imported when a client is created.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import random as _random
 import ssl
@@ -53,7 +54,7 @@ def shared_ssl_context(verify: bool | str) -> ssl.SSLContext | bool:
     with _SSL_LOCK:
         context = _SSL_CONTEXTS.get(verify)
         if context is None:
-            import certifi
+            import certifi  # deferred: third-party; only the first TLS context needs it
 
             try:
                 if isinstance(verify, str) and os.path.isdir(verify):  # a c_rehash'ed directory, as requests takes
@@ -73,8 +74,7 @@ def prepare_transport(verify: bool | str) -> None:
     the shared TLS context. Blocking: from an event loop, run it in a thread first
     (``await asyncio.to_thread(prepare_transport, verify)``) so that creating clients never stalls the loop.
     """
-    import importlib
-
+    # deferred: heavy third-party imports, made here (in a thread) on purpose; see the docstring
     import httpcore  # noqa: F401 - httpx imports it lazily, on the first client
     import httpx  # noqa: F401
 
@@ -108,7 +108,7 @@ class AsyncInfaktClient(ClientCore):
         random: Callable[[], float] = _random.random,
     ) -> None:
         super().__init__(settings, clock=clock, monotonic=monotonic, random=random)
-        import httpx
+        import httpx  # deferred: heavy third-party import; the api package stays cheap to import
 
         mask_addresses_in("httpx", "httpcore")
         if http_client is None:
@@ -193,7 +193,7 @@ class AsyncInfaktClient(ClientCore):
             return result
 
     async def _send(self, request: Request) -> Response | Failure:
-        import httpx
+        import httpx  # deferred: heavy third-party import (already loaded by __init__)
 
         try:
             built = self._http.build_request(
@@ -264,7 +264,7 @@ def _classify(exc: BaseException) -> FailureKind:
     (nothing was sent, and trying again will not help). A TLS error while writing or reading may come
     after the request went out: "sent".
     """
-    import httpx
+    import httpx  # deferred: heavy third-party import (already loaded by the client)
 
     connecting = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError))
     cause: BaseException | None = exc

@@ -134,7 +134,7 @@ class OAuth1Auth:
         The signature covers the method, the URL with its query, and a form-encoded body if the request
         has one with ``Content-Type: application/x-www-form-urlencoded``.
         """
-        import oauthlib.oauth1
+        import oauthlib.oauth1  # deferred: third-party, only v2 signing needs it
 
         _silence_oauthlib_debug()
         client = oauthlib.oauth1.Client(

@@ -12,8 +12,10 @@ response size is capped while reading, and plain HTTP is refused for non-loopbac
 from __future__ import annotations
 
 import random as _random
+import ssl
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -67,6 +69,7 @@ class InfaktClient(ClientCore):
         monotonic: Callable[[], float] = time.monotonic,
         random: Callable[[], float] = _random.random,
     ) -> None:
+        # deferred: requests and urllib3 (also under _sync_transport) are heavy; the api package stays cheap
         import requests
 
         from ._sync_transport import GuardedAdapter
@@ -133,6 +136,7 @@ class InfaktClient(ClientCore):
             return result
 
     def _send(self, request: Request) -> Response | Failure:
+        # deferred: heavy third-party imports (already loaded by __init__)
         import requests
         import urllib3.exceptions
 
@@ -196,8 +200,6 @@ class InfaktClient(ClientCore):
 
 def _origin_prefix(base_url: str) -> str:
     """``scheme://host[:port]/`` of the base URL: the prefix the client's adapter is mounted for."""
-    import urllib.parse
-
     parts = urllib.parse.urlsplit(base_url)
     return f"{parts.scheme}://{parts.netloc}/"
 
@@ -206,9 +208,7 @@ def _destination_problem(request: Request, origin: tuple[str, str, int], url: st
     """Why the prepared ``url`` must not be sent, read the way requests and urllib3 read it (requests
     picks the connection with :func:`urllib.parse.urlparse`, urllib3 parses with its own
     ``parse_url``): both must name the configured origin."""
-    import urllib.parse
-
-    import urllib3.util
+    import urllib3.util  # deferred: heavy third-party import (already loaded by the client)
 
     try:
         parsed = urllib.parse.urlparse(url)
@@ -242,8 +242,7 @@ def _classify(exc: BaseException) -> FailureKind:
     only happen in the handshake; requests reports TLS errors while reading the answer with the same
     class, so any other one may have come after the request went out.
     """
-    import ssl
-
+    # deferred: heavy third-party imports (already loaded by the client)
     import requests
     import urllib3.exceptions
 

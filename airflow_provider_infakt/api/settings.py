@@ -19,6 +19,7 @@ import urllib.parse
 from typing import TYPE_CHECKING, Final
 
 from ._urls import oauth_root, url_origin
+from .auth import ApiKeyAuth, OAuth1Auth, XAuth
 from .errors import InfaktConfigError, InfaktValidationError
 from .vocabulary import ApiVersion, Format, validate_api_version, validate_format
 
@@ -174,8 +175,6 @@ class ClientSettings:
         return urllib.parse.urlunsplit((parts.scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
 
     def _check_auth(self) -> None:
-        from .auth import ApiKeyAuth, OAuth1Auth, XAuth
-
         if self.api_version == "v3" and not isinstance(self.auth, ApiKeyAuth):
             raise InfaktConfigError(
                 f"API v3 authenticates with an API key (ApiKeyAuth), got {type(self.auth).__name__}"

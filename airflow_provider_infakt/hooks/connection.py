@@ -163,6 +163,7 @@ def base_url_for(fields: ConnectionFields, api_version: str, sandbox: bool) -> s
 def web_url_template(fields: ConnectionFields) -> str:
     """The invoice page template for the "inFakt invoice" link: ``extra.web_url``, else inFakt's app
     (its sandbox with ``extra.sandbox``)."""
+    # deferred: links imports Airflow (through _compat), and this module stays Airflow-free
     from airflow_provider_infakt.links import DEFAULT_WEB_URL, SANDBOX_WEB_URL
 
     extra = normalized_extra(fields.extra)

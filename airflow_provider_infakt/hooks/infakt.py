@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_infakt._compat import BaseHook, mask_secret
+from airflow_provider_infakt.hooks.form import FORM_FIELDS, UI_FIELD_BEHAVIOUR
 
 if TYPE_CHECKING:
     from airflow_provider_infakt.api import (
@@ -47,6 +49,8 @@ class InfaktHook(BaseHook):
     # -- connection --------------------------------------------------------------------------------
     @staticmethod
     def _fields_of(conn: Any) -> ConnectionFields:
+        # deferred (as every api/ and hooks.connection import below): they load the api package, ~20 ms
+        # that a DAG file importing this hook would pay on every parse
         from airflow_provider_infakt.hooks.connection import ConnectionFields, secrets_of
 
         fields = ConnectionFields(
@@ -70,7 +74,7 @@ class InfaktHook(BaseHook):
     @cached_property
     def settings(self) -> ClientSettings:
         """The client settings read from the connection."""
-        from airflow_provider_infakt.hooks.connection import settings_from_connection
+        from airflow_provider_infakt.hooks.connection import settings_from_connection  # deferred: see _fields_of
 
         return settings_from_connection(self.connection_fields)
 
@@ -83,7 +87,7 @@ class InfaktHook(BaseHook):
     @property
     def web_url_template(self) -> str:
         """The invoice page template (``extra.web_url``, else inFakt's app) with ``{invoice_id}``."""
-        from airflow_provider_infakt.hooks.connection import web_url_template
+        from airflow_provider_infakt.hooks.connection import web_url_template  # deferred: see _fields_of
 
         return web_url_template(self.connection_fields)
 
@@ -96,7 +100,7 @@ class InfaktHook(BaseHook):
         """The synchronous :class:`~airflow_provider_infakt.api.InfaktClient`, created once per hook."""
         client: InfaktClient | None = self.__dict__.get("_client")
         if client is None:
-            from airflow_provider_infakt.api.client import InfaktClient
+            from airflow_provider_infakt.api.client import InfaktClient  # deferred: see _fields_of
 
             client = InfaktClient(self.settings)
             self.__dict__["_client"] = client
@@ -109,9 +113,7 @@ class InfaktHook(BaseHook):
         lookup, on Airflow 2 the sync lookup runs in a worker thread; the TLS context is built once
         per process, in a thread, and shared by every async client.
         """
-        import asyncio
-
-        from airflow_provider_infakt.api.aio import AsyncInfaktClient, prepare_transport
+        from airflow_provider_infakt.api.aio import AsyncInfaktClient, prepare_transport  # deferred: see _fields_of
 
         settings = await self.asettings()
         await asyncio.to_thread(prepare_transport, settings.verify)  # slow only the first time
@@ -145,7 +147,7 @@ class InfaktHook(BaseHook):
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the connection with one cheap read (the first page of one invoice)."""
-        from airflow_provider_infakt.api.errors import (
+        from airflow_provider_infakt.api.errors import (  # deferred: see _fields_of
             InfaktAuthError,
             InfaktConfigError,
             InfaktError,
@@ -173,10 +175,9 @@ class InfaktHook(BaseHook):
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
         """Extra fields of the connection form (Airflow 2 and Airflow 3 before 3.2)."""
+        # deferred: Airflow 2's web server (Flask) only; not installed with Airflow 3
         from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
         from wtforms import BooleanField, PasswordField, StringField
-
-        from airflow_provider_infakt.hooks.form import FORM_FIELDS
 
         widgets: dict[str, Any] = {}
         for name, (label, kind, description) in FORM_FIELDS.items():
@@ -191,8 +192,6 @@ class InfaktHook(BaseHook):
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """Labels, placeholders and hidden fields of the connection form (Airflow 2)."""
-        from airflow_provider_infakt.hooks.form import UI_FIELD_BEHAVIOUR
-
         return {
             "hidden_fields": UI_FIELD_BEHAVIOUR["hidden-fields"],
             "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
@@ -204,7 +203,7 @@ async def _aget_connection(conn_id: str) -> Any:
     aget = getattr(BaseHook, "aget_connection", None)
     if aget is not None:  # Airflow 3
         return await aget(conn_id)
-    from asgiref.sync import sync_to_async  # Airflow 2 ships asgiref
+    from asgiref.sync import sync_to_async  # deferred: third-party, Airflow 2 only (it ships asgiref)
 
     return await sync_to_async(BaseHook.get_connection)(conn_id)
 

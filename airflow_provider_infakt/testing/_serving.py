@@ -94,7 +94,7 @@ class BackgroundServer:
             loop.close()
 
     async def _serve(self) -> None:
-        from aiohttp import web
+        from aiohttp import web  # deferred: heavy third-party import, made when a server starts
 
         app = await self._make_app()
         runner = web.AppRunner(app, access_log=None, handle_signals=False, logger=server_logger())

@@ -262,6 +262,7 @@ class FaultProxy(BackgroundServer):
 
     # -- serving ---------------------------------------------------------------------------------
     async def _make_app(self) -> web.Application:
+        # deferred: aiohttp (and yarl, below) are heavy; importing the testing package stays cheap
         import aiohttp
         from aiohttp import web
 
@@ -344,7 +345,7 @@ class FaultProxy(BackgroundServer):
         raise asyncio.CancelledError
 
     async def _forward(self, request: web.Request, body: bytes) -> _Upstream:
-        from yarl import URL
+        from yarl import URL  # deferred: see _make_app
 
         assert self._session is not None
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
@@ -360,7 +361,7 @@ class FaultProxy(BackgroundServer):
             return _Upstream(response.status, response.reason or "", raw, payload)
 
     def _answer(self, request: web.Request, fault: ProxyFault | None, upstream: _Upstream) -> web.Response:
-        from aiohttp import web
+        from aiohttp import web  # deferred: see _make_app
 
         kind = fault.kind if fault is not None else "delay"
         if fault is None or kind in ("delay", "replay"):
@@ -405,7 +406,7 @@ def _loopback_upstream(upstream: str) -> str:
 
 
 def _passthrough(upstream: _Upstream) -> web.Response:
-    from aiohttp import web
+    from aiohttp import web  # deferred: see _make_app
 
     response = web.Response(status=upstream.status, reason=upstream.reason or None, body=upstream.body)
     for name, value in upstream.headers:
@@ -417,7 +418,7 @@ def _passthrough(upstream: _Upstream) -> web.Response:
 def _infakt_error(request: web.Request, status: int) -> web.Response:
     """A 5xx in inFakt's own error shape for the route: v2 ``message``/``request`` (XML or JSON by
     suffix), otherwise v3's ``{"error": ...}``."""
-    from aiohttp import web
+    from aiohttp import web  # deferred: see _make_app
 
     message = f"Emulated proxy fault: HTTP {status}"
     if request.path.startswith("/api/v2/"):
@@ -437,7 +438,7 @@ _GATEWAY_TEXT = {
 
 def _gateway_page(status: int) -> web.Response:
     """An HTML error page of the kind a load balancer or CDN answers with."""
-    from aiohttp import web
+    from aiohttp import web  # deferred: see _make_app
 
     title, text = _GATEWAY_TEXT[status]
     page = (
