@@ -22,7 +22,11 @@ SANDBOX_WEB_URL = "https://app.sandbox-infakt.pl/app/faktury/{invoice_id}"
 
 
 def invoice_url(template: str, invoice_id: int | str) -> str:
-    """The invoice page URL: ``template`` with ``{invoice_id}`` filled in (URL-quoted)."""
+    """The invoice page URL: ``template`` with ``{invoice_id}`` filled in (URL-quoted).
+
+    :param template: the page URL with ``{invoice_id}``.
+    :param invoice_id: the invoice.
+    """
     return template.replace("{invoice_id}", quote(str(invoice_id), safe=""))
 
 
@@ -32,6 +36,10 @@ class InfaktInvoiceLink(BaseOperatorLink):
     name = "inFakt invoice"
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
-        """The URL the operator stored for this task instance, or ``""`` before it ran."""
+        """The URL the operator stored for this task instance, or ``""`` before it ran.
+
+        :param operator: the operator the link belongs to (not used).
+        :param ti_key: the task instance whose XCom holds the URL.
+        """
         value = _compat.xcom_value(ti_key, INVOICE_URL_XCOM_KEY)  # looked up at call time: tests replace it
         return value if isinstance(value, str) else ""

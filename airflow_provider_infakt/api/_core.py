@@ -166,19 +166,34 @@ class ClientCore:
         Arguments are validated first (:class:`~.errors.InfaktValidationError`, nothing sent). The
         request is never resent once it may have arrived: an unknown result raises
         :class:`~.errors.InfaktUnknownOutcome`. Error answers raise their :class:`~.errors.InfaktAPIError`.
+
+        :param invoice_id: the invoice: an int, a string of digits, or on v3 an invoice uuid.
+        :param type: ``mail`` (e-mail) or ``post`` (traditional post).
+        :param doc_type: ``org``, ``KOPIA``, ``org_kop`` (v2 only), ``d_org`` or ``d_kop``.
+        :param recipient: an e-mail address to send to instead of the client's (``mail`` only).
+        :param locale: v3 only: ``pl``, ``en`` or ``pe``.
+        :param send_copy: v3 only: also send a copy to the account owner.
         """
         request = build_deliver(self.settings, invoice_id, type, doc_type, recipient, locale, send_copy)
         return Call(request, parse_deliver)
 
     def _get_invoice_call(self, invoice_id: int | str) -> Call[Invoice]:
-        """Read one invoice (by numeric id, or on v3 also by uuid)."""
+        """Read one invoice (by numeric id, or on v3 also by uuid).
+
+        :param invoice_id: the invoice: an int, a string of digits, or on v3 an invoice uuid.
+        """
         return Call(build_get_invoice(self.settings, invoice_id), parse_invoice)
 
     def _list_invoices_call(
         self, *, status: str | None = None, page_size: int = 25, cursor: int | None = None
     ) -> Call[InvoicePage]:
         """Read one page of invoices, optionally only those with a normalized ``status``; pass the
-        previous page's ``next_cursor`` as ``cursor`` for the next one."""
+        previous page's ``next_cursor`` as ``cursor`` for the next one.
+
+        :param status: only invoices with this normalized status; None for all.
+        :param page_size: how many invoices a page holds.
+        :param cursor: the previous page's ``next_cursor``; None for the first page.
+        """
         request = build_list_invoices(self.settings, status=status, page_size=page_size, cursor=cursor)
         return Call(request, parse_invoice_list)
 

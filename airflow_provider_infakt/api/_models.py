@@ -24,6 +24,12 @@ class Delivery:
     The recipient's e-mail address is deliberately NOT kept (it is personal data and this object is
     meant for logs and XCom): ``recipient_given`` only says whether one was passed instead of the
     address on the invoice's client. ``invoice_id`` is an int when numeric, else the v3 uuid.
+
+    :param invoice_id: the invoice delivered.
+    :param type: how: ``mail`` or ``post``.
+    :param doc_type: as which document (``org``, ``KOPIA``...).
+    :param api_version: ``v2`` or ``v3``.
+    :param recipient_given: whether a recipient address was passed instead of the client's.
     """
 
     invoice_id: int | str
@@ -45,6 +51,14 @@ class Invoice:
     ``unpaid``), or None when the API sent a word this provider does not know; ``raw_status`` is the
     API's own word. ``raw`` is the invoice object as decoded (it may hold personal data: keep it out of
     logs and XCom unless you mean to).
+
+    :param id: the numeric id, when the API gave one.
+    :param uuid: the v3 uuid, when the API gave one.
+    :param number: the invoice number, e.g. ``FV 1/2024``.
+    :param status: the normalized status, or None for a word this provider does not know.
+    :param raw_status: the API's own status word.
+    :param paid_date: the payment date as the API wrote it, or None.
+    :param raw: the invoice object as decoded.
     """
 
     id: int | None
@@ -82,6 +96,10 @@ class InvoicePage:
 
     ``next_cursor`` is what to pass as ``cursor`` to :func:`build_list_invoices` for the next page (the
     v2 page number or the v3 offset), or None on the last page.
+
+    :param invoices: the invoices of this page.
+    :param total_count: how many invoices the whole list holds, when the API says.
+    :param next_cursor: the cursor of the next page, or None on the last one.
     """
 
     invoices: tuple[Invoice, ...]

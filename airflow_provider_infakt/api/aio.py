@@ -95,6 +95,13 @@ class AsyncInfaktClient(ClientCore):
     client adds a response hook that keeps a redirect's ``Location`` away from httpx). The xAuth
     token is fetched once, under an ``asyncio.Lock``, and kept for the client's life. Use it as an async
     context manager or await :meth:`aclose`.
+
+    :param settings: where and how to reach inFakt.
+    :param sleep: how to wait (backoff, ``Retry-After``, rate limit); a coroutine function.
+    :param http_client: a prepared ``httpx.AsyncClient``, or None for one of the client's own.
+    :param clock: Unix time, for HTTP-date ``Retry-After``.
+    :param monotonic: the rate limiter's clock.
+    :param random: backoff jitter, in [0, 1).
     """
 
     def __init__(
@@ -138,7 +145,11 @@ class AsyncInfaktClient(ClientCore):
 
     def iter_invoices(self, *, status: str | None = None, page_size: int = 100) -> AsyncIterator[Invoice]:
         """Yield every invoice (``async for``), optionally with a normalized ``status``; arguments are
-        validated at once, pages fetched lazily."""
+        validated at once, pages fetched lazily.
+
+        :param status: only invoices with this normalized status; None for all.
+        :param page_size: how many invoices each page read holds.
+        """
         self._list_invoices_call(status=status, page_size=page_size)  # validate now
         return self._iterate(status, page_size)
 

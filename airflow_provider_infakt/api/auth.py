@@ -67,7 +67,11 @@ def _require(name: str, value: object) -> str:
 
 
 class ApiKeyAuth:
-    """A v3 API key, sent as the ``X-inFakt-ApiKey`` header. ``repr`` never shows the key."""
+    """A v3 API key, sent as the ``X-inFakt-ApiKey`` header. ``repr`` never shows the key.
+
+    :param key: the API key: printable ASCII, no spaces.
+    :raises InfaktConfigError: when the key is empty or holds other characters.
+    """
 
     __slots__ = ("_key",)
 
@@ -81,7 +85,10 @@ class ApiKeyAuth:
             )
 
     def sign(self, request: Request) -> Request:
-        """A copy of ``request`` carrying the API key header."""
+        """A copy of ``request`` carrying the API key header.
+
+        :param request: the request to sign.
+        """
         return request.with_header(API_KEY_HEADER, self._key)
 
     def __repr__(self) -> str:
@@ -93,8 +100,16 @@ class ApiKeyAuth:
 class OAuth1Auth:
     """A v2 OAuth 1.0a identity: consumer key/secret and access token/secret, signing with HMAC-SHA1.
 
-    ``nonce`` and ``timestamp`` factories may be given to make signatures reproducible in tests.
     ``repr`` shows only the consumer key.
+
+    :param consumer_key: the consumer (application) key.
+    :param consumer_secret: the consumer secret.
+    :param token: the access token, or None (with ``token_secret``) to sign with the consumer only.
+    :param token_secret: the access token secret, or None.
+    :param nonce: makes the nonce of each signature, to make signatures reproducible in tests.
+    :param timestamp: makes the timestamp of each signature, likewise.
+    :raises InfaktConfigError: when a value is empty or holds a line break, or only one of ``token``
+        and ``token_secret`` is given.
     """
 
     __slots__ = ("_consumer_key", "_consumer_secret", "_nonce", "_timestamp", "_token", "_token_secret")
@@ -133,6 +148,8 @@ class OAuth1Auth:
 
         The signature covers the method, the URL with its query, and a form-encoded body if the request
         has one with ``Content-Type: application/x-www-form-urlencoded``.
+
+        :param request: the request to sign.
         """
         import oauthlib.oauth1  # deferred: third-party, only v2 signing needs it
 
@@ -176,7 +193,16 @@ class OAuth1Auth:
 
 class XAuth:
     """v2 xAuth credentials: consumer key/secret plus the account's username and password, exchanged
-    once for an access token pair. ``repr`` shows the consumer key only."""
+    once for an access token pair. ``repr`` shows the consumer key only.
+
+    :param consumer_key: the consumer (application) key.
+    :param consumer_secret: the consumer secret.
+    :param username: the inFakt login.
+    :param password: the inFakt password.
+    :param nonce: makes the nonce of each signature, to make signatures reproducible in tests.
+    :param timestamp: makes the timestamp of each signature, likewise.
+    :raises InfaktConfigError: when a value is empty or holds a line break.
+    """
 
     __slots__ = ("_consumer", "_password", "_username")
 
@@ -201,17 +227,30 @@ class XAuth:
 
     def sign(self, request: Request) -> Request:
         """A copy of ``request`` signed with the consumer key and secret only (no token), as the xAuth
-        exchange must be."""
+        exchange must be.
+
+        :param request: the request to sign.
+        """
         return self._consumer.sign(request)
 
     def token_request(self, base_url: str, *, user_agent: str = "airflow-provider-infakt") -> Request:
         """The xAuth token request, unsigned (see :func:`.protocol.build_token_request`). Sign it with
-        :meth:`sign` just before each send: every attempt needs a fresh nonce."""
+        :meth:`sign` just before each send: every attempt needs a fresh nonce.
+
+        :param base_url: the v2 API base URL (``.../api/v2``).
+        :param user_agent: the ``User-Agent`` header.
+        """
         return build_token_request(base_url, self._username, self._password, user_agent=user_agent)
 
     def parse_token(self, request: Request, status: int, headers: Mapping[str, str], body: bytes) -> OAuth1Auth:
         """The :class:`OAuth1Auth` (consumer plus the new token) from the token request's answer, or
-        raise (see :func:`.protocol.parse_token`)."""
+        raise (see :func:`.protocol.parse_token`).
+
+        :param request: the token request that was sent.
+        :param status: the answer's HTTP status.
+        :param headers: the answer's headers.
+        :param body: the answer's body.
+        """
         token, secret = parse_token(request, status, headers, body)
         consumer = self._consumer
         return OAuth1Auth(
@@ -224,12 +263,22 @@ class XAuth:
         )
 
     def exchange_request(self, base_url: str, *, user_agent: str = "airflow-provider-infakt") -> Request:
-        """Deprecated alias of :meth:`token_request` (the name "exchange" now belongs to nothing)."""
+        """Deprecated alias of :meth:`token_request` (the name "exchange" now belongs to nothing).
+
+        :param base_url: as for :meth:`token_request`.
+        :param user_agent: as for :meth:`token_request`.
+        """
         warnings.warn("XAuth.exchange_request is deprecated; use XAuth.token_request", DeprecationWarning, 2)
         return self.token_request(base_url, user_agent=user_agent)
 
     def parse_exchange(self, request: Request, status: int, headers: Mapping[str, str], body: bytes) -> OAuth1Auth:
-        """Deprecated alias of :meth:`parse_token`."""
+        """Deprecated alias of :meth:`parse_token`.
+
+        :param request: as for :meth:`parse_token`.
+        :param status: as for :meth:`parse_token`.
+        :param headers: as for :meth:`parse_token`.
+        :param body: as for :meth:`parse_token`.
+        """
         warnings.warn("XAuth.parse_exchange is deprecated; use XAuth.parse_token", DeprecationWarning, 2)
         return self.parse_token(request, status, headers, body)
 

@@ -51,6 +51,13 @@ class InfaktClient(ClientCore):
     enforces the deadline and the destination check). The client is thread-safe as far as
     ``requests.Session`` is; the xAuth token is fetched once, under a lock, and kept for the client's
     life. Use it as a context manager or call :meth:`close`.
+
+    :param settings: where and how to reach inFakt.
+    :param session: a prepared ``requests.Session``, or None for one of the client's own.
+    :param sleep: how to wait (backoff, ``Retry-After``, rate limit).
+    :param clock: Unix time, for HTTP-date ``Retry-After``.
+    :param monotonic: the rate limiter's clock.
+    :param random: backoff jitter, in [0, 1).
     """
 
     #: The public calls, as blocking calls, driven by :meth:`_drive`. Their parameters and docstrings
@@ -86,7 +93,11 @@ class InfaktClient(ClientCore):
         self._token_lock = threading.Lock()
 
     def iter_invoices(self, *, status: str | None = None, page_size: int = 100) -> Iterator[Invoice]:
-        """Yield every invoice (optionally with a normalized ``status``), fetching pages lazily."""
+        """Yield every invoice (optionally with a normalized ``status``), fetching pages lazily.
+
+        :param status: only invoices with this normalized status; None for all.
+        :param page_size: how many invoices each page read holds.
+        """
         self._list_invoices_call(status=status, page_size=page_size)  # validate now
         return self._iterate(status, page_size)
 

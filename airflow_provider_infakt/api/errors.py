@@ -218,16 +218,16 @@ class InfaktConfigError(InfaktError, ValueError):
 class InfaktValidationError(InfaktError, ValueError):
     """A value was refused before any request was made.
 
-    Attributes:
-        field: the name of the parameter (``doc_type``, ``recipient``, ...).
-        value: the refused value as shown in the message (masked for e-mail addresses).
-        allowed: the allowed values, when the field has a closed set; empty otherwise.
-        suggestion: the allowed value the refused one most likely meant, or None.
-
     The message is the caller's, as written: :mod:`~airflow_provider_infakt.api.vocabulary` masks the
     values it shows, and its messages may show an example address (``name@example.com``) or a value
     that is not an address at all, which must be seen as typed. ``value`` is kept with any address in
-    it masked.
+    it masked. Each parameter but ``message`` is kept as an attribute of the same name.
+
+    :param message: the message, as written.
+    :param field: the name of the parameter (``doc_type``, ``recipient``, ...).
+    :param value: the refused value as shown in the message (masked for e-mail addresses).
+    :param allowed: the allowed values, when the field has a closed set; empty otherwise.
+    :param suggestion: the allowed value the refused one most likely meant, or None.
     """
 
     _redact_message = False
@@ -252,6 +252,9 @@ class InfaktTransportError(InfaktError):
     """The exchange with inFakt failed below the level of an HTTP answer, or its answer was unusable.
 
     ``retryable`` says whether the same request may be sent again (set per instance).
+
+    :param message: what failed.
+    :param retryable: whether the same request may be sent again.
     """
 
     def __init__(self, message: str, *, retryable: bool = False) -> None:
@@ -300,12 +303,13 @@ class InfaktUnknownOutcome(InfaktError):
     does not use for refusals, a redirect, a success status with an unexpected body, an answer over the
     size cap, a read timeout, the per-request deadline, a connection dropped after the request went
     out. The client never resends such a request; the caller must find out (e.g. read the invoice)
-    before trying again. ``reason`` says what was seen.
+    before trying again. ``reason`` says what was seen. Each parameter is kept as an attribute of the
+    same name.
 
-    Attributes:
-        status: the HTTP status, when one came back; None for timeouts and dropped connections.
-        api_message: the API's own message, when one could be read.
-        route: the request's route name (``v2.deliver``, ``v3.deliver_via_email``...).
+    :param reason: what was seen.
+    :param route: the request's route name (``v2.deliver``, ``v3.deliver_via_email``...).
+    :param status: the HTTP status, when one came back; None for timeouts and dropped connections.
+    :param api_message: the API's own message, when one could be read.
     """
 
     retryable = False
@@ -328,14 +332,15 @@ class InfaktUnknownOutcome(InfaktError):
 class InfaktAPIError(InfaktError):
     """inFakt answered with an error status.
 
-    Attributes:
-        status: the HTTP status code.
-        api_message: the API's own message (v2 ``message``, v3 ``error``), or a description of what came
-            back when the body held none.
-        request_echo: v2's ``request`` echo (path and query), e-mail addresses masked; None on v3.
-        errors: v3 validation errors, ``{"field": ["text", ...]}``; empty when none were given.
-        retry_after: seconds to wait as the ``Retry-After`` header said, or None.
-        route: the request's route name, when known.
+    Each parameter is kept as an attribute of the same name.
+
+    :param status: the HTTP status code.
+    :param api_message: the API's own message (v2 ``message``, v3 ``error``), or a description of what
+        came back when the body held none.
+    :param request_echo: v2's ``request`` echo (path and query), e-mail addresses masked; None on v3.
+    :param errors: v3 validation errors, ``{"field": ["text", ...]}``; empty when none were given.
+    :param retry_after: seconds to wait as the ``Retry-After`` header said, or None.
+    :param route: the request's route name, when known.
     """
 
     retryable = False

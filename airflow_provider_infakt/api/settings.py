@@ -44,7 +44,12 @@ MAX_TIMEOUT_SECONDS: Final = 24 * 3600.0
 @dataclasses.dataclass(frozen=True)
 class RateLimit:
     """A client-side request budget, per minute; the defaults are inFakt's documented limits
-    (GET 300 a minute, other methods 150 a minute, per source IP)."""
+    (GET 300 a minute, other methods 150 a minute, per source IP).
+
+    :param get_per_minute: GET requests allowed a minute.
+    :param other_per_minute: requests of other methods allowed a minute.
+    :raises InfaktConfigError: when either allows less than one request a minute.
+    """
 
     get_per_minute: int = 300
     other_per_minute: int = 150
@@ -70,28 +75,27 @@ def is_loopback_host(host: str | None) -> bool:
 class ClientSettings:
     """Everything a client needs to talk to one inFakt account.
 
-    Args:
-        base_url: the API root INCLUDING the version path, e.g. ``https://api.infakt.pl/api/v3`` or
-            ``https://www.infakt.pl/api/v2``. A trailing slash is removed.
-        api_version: ``"v2"`` or ``"v3"``.
-        auth: :class:`~.auth.ApiKeyAuth` for v3; :class:`~.auth.OAuth1Auth` or :class:`~.auth.XAuth`
-            for v2.
-        format: ``"json"`` or ``"xml"`` (v2 only; v3 is JSON).
-        timeout: (connect, read) timeouts in seconds. The read timeout applies to each read: a server
-            sending a byte now and then never trips it (see ``deadline``).
-        deadline: the longest one HTTP request may take in all (connecting, sending, reading the
-            whole answer), in seconds; None means ``connect + 2 x read`` timeout. Past it the request is
-            cut: on a deliver that is an unknown outcome, on a read a retryable transport error.
-        verify: TLS verification: True, False, or a path to a CA bundle.
-        max_retries: how many times a retryable failure is retried (0 = never).
-        backoff_base: first backoff delay in seconds; doubles with every retry (with jitter).
-        backoff_max: the longest backoff delay.
-        retry_after_max: the longest wait a ``Retry-After`` header may impose; longer ones are capped.
-        allow_http: allow plain ``http://`` to a non-loopback host (never do this with real credentials).
-        rate_limit: a client-side request budget, or None for none.
-        max_response_bytes: the largest response body read; a larger one is cut off with an error.
-        max_redirects: how many same-origin redirects are followed (others are always refused).
-        user_agent: the ``User-Agent`` header.
+    :param base_url: the API root INCLUDING the version path, e.g. ``https://api.infakt.pl/api/v3`` or
+        ``https://www.infakt.pl/api/v2``. A trailing slash is removed.
+    :param api_version: ``"v2"`` or ``"v3"``.
+    :param auth: :class:`~.auth.ApiKeyAuth` for v3; :class:`~.auth.OAuth1Auth` or :class:`~.auth.XAuth`
+        for v2.
+    :param format: ``"json"`` or ``"xml"`` (v2 only; v3 is JSON).
+    :param timeout: (connect, read) timeouts in seconds. The read timeout applies to each read: a server
+        sending a byte now and then never trips it (see ``deadline``).
+    :param deadline: the longest one HTTP request may take in all (connecting, sending, reading the
+        whole answer), in seconds; None means ``connect + 2 x read`` timeout. Past it the request is
+        cut: on a deliver that is an unknown outcome, on a read a retryable transport error.
+    :param verify: TLS verification: True, False, or a path to a CA bundle.
+    :param max_retries: how many times a retryable failure is retried (0 = never).
+    :param backoff_base: first backoff delay in seconds; doubles with every retry (with jitter).
+    :param backoff_max: the longest backoff delay.
+    :param retry_after_max: the longest wait a ``Retry-After`` header may impose; longer ones are capped.
+    :param allow_http: allow plain ``http://`` to a non-loopback host (never do this with real credentials).
+    :param rate_limit: a client-side request budget, or None for none.
+    :param max_response_bytes: the largest response body read; a larger one is cut off with an error.
+    :param max_redirects: how many same-origin redirects are followed (others are always refused).
+    :param user_agent: the ``User-Agent`` header.
     """
 
     base_url: str

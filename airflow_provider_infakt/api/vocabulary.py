@@ -205,7 +205,11 @@ def validate_format(value: object, api_version: ApiVersion = "v2") -> Format:
 
 
 def validate_delivery_type(value: object) -> DeliveryType:
-    """Return the delivery ``type``: ``"mail"`` (e-mail) or ``"post"`` (traditional post)."""
+    """Return the delivery ``type``: ``"mail"`` (e-mail) or ``"post"`` (traditional post).
+
+    :param value: the rendered ``type``.
+    :raises InfaktValidationError: when ``value`` is not allowed; the message names the allowed values.
+    """
     aliases = {"email": "mail", "e-mail": "mail", "poczta": "post"}
     return cast(DeliveryType, _choice("type", value, DELIVERY_TYPES, aliases=aliases))
 
@@ -217,6 +221,10 @@ def validate_doc_type(value: object, api_version: ApiVersion = "v2") -> DocType 
     On v3 a v3 ``print_type`` (``original``, ``copy``, ...) is accepted as is, and ``org_kop`` is refused
     because v3 has no e-mail equivalent. On v2 a v3 word is refused with the seed word it stands for as
     the suggestion (``copy`` -> ``KOPIA``).
+
+    :param value: the rendered ``doc_type``.
+    :param api_version: the API the document is delivered on: ``v2`` or ``v3``.
+    :raises InfaktValidationError: when ``value`` is not allowed; the message names the allowed values.
     """
     to_seed: dict[str, str] = {print_type: doc for doc, print_type in DOC_TYPE_TO_PRINT_TYPE.items()}
     if api_version == "v3":
@@ -249,12 +257,20 @@ def print_type_for(doc_type: str) -> PrintType:
 
 
 def validate_locale(value: object) -> Locale:
-    """Return the v3 e-mail ``locale``: ``"pl"``, ``"en"`` or ``"pe"`` (Polish and English)."""
+    """Return the v3 e-mail ``locale``: ``"pl"``, ``"en"`` or ``"pe"`` (Polish and English).
+
+    :param value: the rendered ``locale``.
+    :raises InfaktValidationError: when ``value`` is not allowed; the message names the allowed values.
+    """
     return cast(Locale, _choice("locale", value, LOCALES))
 
 
 def validate_send_copy(value: object) -> bool:
-    """Return ``value`` if it is a bool (v3 ``send_copy``: also send a copy to the account owner)."""
+    """Return ``value`` if it is a bool (v3 ``send_copy``: also send a copy to the account owner).
+
+    :param value: the rendered ``send_copy``.
+    :raises InfaktValidationError: when ``value`` is not a bool.
+    """
     if isinstance(value, bool):
         return value
     raise InfaktValidationError(
@@ -270,6 +286,9 @@ def validate_status(value: object) -> Status:
 
     The API's own words are refused with the normalized word as the suggestion
     (``zapłacona`` -> ``paid``), so that one vocabulary serves both API versions.
+
+    :param value: the status asked for.
+    :raises InfaktValidationError: when ``value`` is not allowed; the message names the allowed values.
     """
     aliases = {**V2_STATUSES, "zaplacona": "paid", "niezaplacona": "unpaid", "wyslana": "sent"}
     return cast(Status, _choice("status", value, STATUSES, aliases=aliases))
@@ -279,6 +298,9 @@ def normalize_status(raw: object, api_version: ApiVersion | None = None) -> Stat
     """Return the normalized status for a status word as the API sent it, or None when unknown.
 
     With ``api_version`` None, both v2 (Polish) and v3 words are understood.
+
+    :param raw: the status word as the API sent it.
+    :param api_version: the API that sent it, or None for either.
     """
     if not isinstance(raw, str):
         return None
@@ -329,6 +351,10 @@ def validate_invoice_id(value: object, api_version: ApiVersion = "v2") -> int | 
     ASCII digits (returned as int; surrounding whitespace is ignored), and on v3 a uuid string.
     Refused: bool, float, zero, negative numbers, larger numbers and anything else; the message shows
     the value cut to 40 characters.
+
+    :param value: the rendered ``invoice_id``.
+    :param api_version: the API the invoice is read or delivered on: ``v2`` or ``v3``.
+    :raises InfaktValidationError: when ``value`` is not an invoice reference.
     """
     allowed_text = (
         f"a positive integer (at most {_MAX_ID_DIGITS} digits, up to {MAX_INVOICE_ID}) or a string of digits"

@@ -58,7 +58,16 @@ SECRET_EXTRA_FIELDS = ("oauth_token_secret", "xauth_password")
 
 @dataclasses.dataclass(frozen=True)
 class ConnectionFields:
-    """The parts of an Airflow connection the provider uses, as plain values."""
+    """The parts of an Airflow connection the provider uses, as plain values.
+
+    :param conn_id: the connection id, for messages.
+    :param host: the API base URL (see the module docstring).
+    :param login: the v2 consumer key.
+    :param password: the v3 API key or the v2 consumer secret.
+    :param extra: the extras, as Airflow parsed them.
+    :param port: must be empty: the port goes in ``host``.
+    :param schema: must be empty: the path goes in ``host``.
+    """
 
     conn_id: str
     host: str | None
@@ -74,6 +83,9 @@ def normalized_extra(extra: Mapping[str, Any], conn_type: str = "infakt") -> dic
 
     Extras that are not a JSON object (a list, a number: Airflow hands them over as parsed) read as none
     here; :func:`settings_from_connection` refuses them.
+
+    :param extra: the connection's extras.
+    :param conn_type: the connection type in the prefix.
     """
     prefix = f"extra__{conn_type}__"
     clean: dict[str, Any] = {}
@@ -88,7 +100,10 @@ def normalized_extra(extra: Mapping[str, Any], conn_type: str = "infakt") -> dic
 
 
 def secrets_of(fields: ConnectionFields) -> list[str]:
-    """Every secret value of the connection, for masking."""
+    """Every secret value of the connection, for masking.
+
+    :param fields: the connection's fields.
+    """
     extra = normalized_extra(fields.extra)
     values = [fields.password, *(extra.get(name) for name in SECRET_EXTRA_FIELDS)]
     return [v for v in values if isinstance(v, str) and v]
@@ -144,7 +159,13 @@ def _choice(conn_id: str, name: str, value: Any, allowed: tuple[str, ...]) -> st
 
 
 def base_url_for(fields: ConnectionFields, api_version: str, sandbox: bool) -> str:
-    """The API base URL: the connection's host, or inFakt's own for the version."""
+    """The API base URL: the connection's host, or inFakt's own for the version.
+
+    :param fields: the connection's fields.
+    :param api_version: ``v2`` or ``v3``.
+    :param sandbox: whether an empty host means the v3 sandbox.
+    :raises InfaktConfigError: for an empty host with ``sandbox`` on v2 (inFakt has no v2 sandbox).
+    """
     host = (fields.host or "").strip()
     if not host:
         if api_version == "v2":
@@ -162,7 +183,10 @@ def base_url_for(fields: ConnectionFields, api_version: str, sandbox: bool) -> s
 
 def web_url_template(fields: ConnectionFields) -> str:
     """The invoice page template for the "inFakt invoice" link: ``extra.web_url``, else inFakt's app
-    (its sandbox with ``extra.sandbox``)."""
+    (its sandbox with ``extra.sandbox``).
+
+    :param fields: the connection's fields.
+    """
     # deferred: links imports Airflow (through _compat), and this module stays Airflow-free
     from airflow_provider_infakt.links import DEFAULT_WEB_URL, SANDBOX_WEB_URL
 
@@ -177,6 +201,9 @@ def settings_from_connection(fields: ConnectionFields) -> ClientSettings:
     """Client settings for the connection, or :class:`InfaktConfigError` naming what is wrong.
 
     Error messages name the connection, the field and the allowed values; they never contain a secret.
+
+    :param fields: the connection's fields.
+    :raises InfaktConfigError: when a field is missing, unknown or out of its range.
     """
     conn_id = fields.conn_id
     if not isinstance(fields.extra, Mapping):

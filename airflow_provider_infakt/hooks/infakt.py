@@ -32,6 +32,7 @@ class InfaktHook(BaseHook):
     The client is created once per hook and reused (one HTTP session, kept alive).
 
     :param infakt_conn_id: the Airflow connection to use.
+    :param kwargs: passed on to :class:`BaseHook`.
 
     Importing this module is cheap (DAG files are parsed often): the connection rules and the HTTP
     clients load on first use.
@@ -136,13 +137,24 @@ class InfaktHook(BaseHook):
         locale: str | None = None,
         send_copy: bool | None = None,
     ) -> Delivery:
-        """Deliver one invoice; see :meth:`airflow_provider_infakt.api.InfaktClient.deliver_invoice`."""
+        """Deliver one invoice; see :meth:`airflow_provider_infakt.api.InfaktClient.deliver_invoice`.
+
+        :param invoice_id: the invoice: an int, a string of digits, or on v3 an invoice uuid.
+        :param type: ``mail`` (e-mail) or ``post`` (traditional post).
+        :param doc_type: ``org``, ``KOPIA``, ``org_kop`` (v2 only), ``d_org`` or ``d_kop``.
+        :param recipient: an e-mail address to send to instead of the client's (``mail`` only).
+        :param locale: v3 only: ``pl``, ``en`` or ``pe``.
+        :param send_copy: v3 only: also send a copy to the account owner.
+        """
         return self.get_client().deliver_invoice(
             invoice_id, type, doc_type, recipient, locale=locale, send_copy=send_copy
         )
 
     def get_invoice(self, invoice_id: int | str) -> Invoice:
-        """Read one invoice, with its status normalized over v2 and v3."""
+        """Read one invoice, with its status normalized over v2 and v3.
+
+        :param invoice_id: the invoice: an int, a string of digits, or on v3 an invoice uuid.
+        """
         return self.get_client().get_invoice(invoice_id)
 
     def test_connection(self) -> tuple[bool, str]:

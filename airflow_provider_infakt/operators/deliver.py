@@ -29,7 +29,10 @@ DEFAULT_IN_FLIGHT_WINDOW = dt.timedelta(minutes=5)
 
 
 def with_ledger_asset(inlets: Any) -> list[Any]:
-    """``inlets`` (None, one item or a list) as a list that includes the delivery ledger's asset."""
+    """``inlets`` (None, one item or a list) as a list that includes the delivery ledger's asset.
+
+    :param inlets: the task's inlets as given.
+    """
     items = [] if inlets is None else list(inlets) if isinstance(inlets, (list, tuple)) else [inlets]
     asset = ledger_asset()
     if asset is not None and not any(getattr(i, "name", None) == LEDGER_ASSET_NAME for i in items):
@@ -85,6 +88,7 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         inFakt (v3 answers 202 Accepted and may send after it answers). Before it has passed no status
         read is trusted: a retry waits (or, when ``execution_timeout`` is shorter, fails with "outcome
         not known yet"); it never sends. Make it longer than the longest time inFakt may take.
+    :param kwargs: passed on to :class:`BaseOperator`.
 
     **Delivery outcomes.** Only these answers to a delivery prove that nothing was sent: no connection
     could be made; inFakt's own 4xx error body (400, 401, 402, 403, 404, 406, 422, 423); a 429. Only a
@@ -152,7 +156,10 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
 
     @classmethod
     def partial(cls, **kwargs: Any) -> Any:  # type: ignore[override]
-        """As :meth:`BaseOperator.partial`, declaring the ledger's asset as an inlet of the mapped task."""
+        """As :meth:`BaseOperator.partial`, declaring the ledger's asset as an inlet of the mapped task.
+
+        :param kwargs: the partial arguments, as for :meth:`BaseOperator.partial`.
+        """
         kwargs["inlets"] = with_ledger_asset(kwargs.get("inlets"))
         return super().partial(**kwargs)
 
@@ -204,7 +211,10 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
             mask_secret(self.recipient)
 
     def execute(self, context: Any) -> int | str:
-        """Render -> validate -> ledger check -> deliver -> ledger write -> return the invoice id."""
+        """Render -> validate -> ledger check -> deliver -> ledger write -> return the invoice id.
+
+        :param context: the task's context.
+        """
         # deferred: see _do_render_template_fields
         from airflow_provider_infakt.api.errors import InfaktConfigError, InfaktValidationError
         from airflow_provider_infakt.hooks.infakt import InfaktHook

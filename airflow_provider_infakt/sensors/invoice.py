@@ -48,6 +48,7 @@ class InfaktInvoiceSensor(BaseSensorOperator):
     :param infakt_conn_id: the inFakt connection (templated).
     :param deferrable: wait in the triggerer instead of a worker slot (:class:`InfaktInvoiceTrigger`);
         defaults to Airflow's ``[operators] default_deferrable``.
+    :param kwargs: passed on to :class:`BaseSensorOperator` (``mode``, ``timeout``, ``soft_fail``...).
     """
 
     template_fields: Sequence[str] = ("invoice_id", "target_status", "infakt_conn_id")
@@ -94,7 +95,10 @@ class InfaktInvoiceSensor(BaseSensorOperator):
 
     # -- poke and reschedule modes -----------------------------------------------------------------
     def poke(self, context: Any) -> Any:
-        """Read the invoice once: done when its status is a target; waits out 429/5xx/connection errors."""
+        """Read the invoice once: done when its status is a target; waits out 429/5xx/connection errors.
+
+        :param context: the task's context.
+        """
         from airflow_provider_infakt.hooks.infakt import InfaktHook  # deferred: see _checked
 
         hook = InfaktHook(infakt_conn_id=self.infakt_conn_id)
@@ -122,7 +126,10 @@ class InfaktInvoiceSensor(BaseSensorOperator):
 
     # -- deferrable mode ---------------------------------------------------------------------------
     def execute(self, context: Any) -> Any:
-        """Poke once; when not done and deferrable, hand the wait to :class:`InfaktInvoiceTrigger`."""
+        """Poke once; when not done and deferrable, hand the wait to :class:`InfaktInvoiceTrigger`.
+
+        :param context: the task's context.
+        """
         if not self.deferrable:
             return super().execute(context)
         # deferred: see _checked; the trigger module also loads the async client and airflow.triggers
@@ -156,7 +163,11 @@ class InfaktInvoiceSensor(BaseSensorOperator):
         return None  # not reached: defer() raises
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
-        """Resume after the trigger's one event: return the invoice id, or fail / time out."""
+        """Resume after the trigger's one event: return the invoice id, or fail / time out.
+
+        :param context: the task's context.
+        :param event: the trigger's event payload (see :class:`InfaktInvoiceTrigger`).
+        """
         if not event:
             raise AirflowFailException("The inFakt trigger ended without an event.")
         status = event.get("status")

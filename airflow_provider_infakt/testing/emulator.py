@@ -96,7 +96,11 @@ class InfaktEmulator(BackgroundServer):
         reset_state(self.account, self.faults, self.limiter)
 
     def invoice(self, invoice_id: int | str) -> dict[str, Any]:
-        """An invoice as the admin route shows it (v3 fields plus ``internal_status``, ``client_email``)."""
+        """An invoice as the admin route shows it (v3 fields plus ``internal_status``, ``client_email``).
+
+        :param invoice_id: the invoice's id or uuid.
+        :raises KeyError: when the emulator has no such invoice.
+        """
         found = self.account.find(invoice_id)
         if found is None:
             raise KeyError(f"no invoice {invoice_id!r} in the emulator")
@@ -105,13 +109,16 @@ class InfaktEmulator(BackgroundServer):
     def create_invoice(self, **fields: Any) -> dict[str, Any]:
         """Create an invoice (and its client).
 
-        Fields: ``client_email``, ``client_name``, ``status``, ``number``, ``gross_price``.
+        :param fields: ``client_email``, ``client_name``, ``status``, ``number``, ``gross_price``.
         """
         created: Invoice = self.account.create_invoice(**fields)
         return self.invoice(created.id)
 
     def mark_paid(self, invoice_id: int) -> None:
-        """Mark an invoice paid, as a payment registered in inFakt would."""
+        """Mark an invoice paid, as a payment registered in inFakt would.
+
+        :param invoice_id: the invoice's id.
+        """
         self.account.mark_paid(invoice_id)
 
     def pay_after_delivery(self, seconds: float | None) -> None:
@@ -133,7 +140,10 @@ class InfaktEmulator(BackgroundServer):
         self.account.send_delay = _seconds("seconds", seconds, allow_none=True)
 
     def set_postal_package(self, bought: bool) -> None:
-        """Whether the account has a postal package (without one, ``post`` deliveries are refused)."""
+        """Whether the account has a postal package (without one, ``post`` deliveries are refused).
+
+        :param bought: True for an account with a postal package.
+        """
         self.account.postal_package = bought
 
     def set_limits(self, enabled: bool = True, time_scale: float | None = None) -> None:
@@ -211,8 +221,10 @@ def connection_for(
     """The Airflow connection (JSON form) for an emulator at ``url`` with the demo credentials.
 
     :param url: the emulator's (or a proxy's) base URL, e.g. ``emu.url``.
-    :param api_version: ``v3`` or ``v2``; ``format``, ``auth`` and ``scope`` as for
-        :meth:`InfaktEmulator.connection`.
+    :param api_version: ``v3`` or ``v2``.
+    :param format: v2 only: ``json`` or ``xml``.
+    :param auth: v2 only: ``oauth`` (a token pair) or ``xauth`` (a login exchanged for one).
+    :param scope: v3 only: ``write``, or ``read`` for the read-only key.
     :raises ValueError: for a value outside its set.
     """
     _choose("api_version", api_version, ("v3", "v2"))
@@ -244,7 +256,11 @@ def connection_for(
 
 
 def connection_json(url: str, **options: str) -> str:
-    """:func:`connection_for` as one line of JSON, ready for ``AIRFLOW_CONN_INFAKT_DEFAULT``."""
+    """:func:`connection_for` as one line of JSON, ready for ``AIRFLOW_CONN_INFAKT_DEFAULT``.
+
+    :param url: as for :func:`connection_for`.
+    :param options: ``api_version``, ``format``, ``auth`` and ``scope``, as for :func:`connection_for`.
+    """
     return json.dumps(connection_for(url, **options))
 
 

@@ -34,6 +34,19 @@ class Fault:
       meanwhile does not stop it: the delivery happens after the client's timeout;
     - ``answer_delay``: the request is processed at once, then the answer waits this many seconds;
     - ``drop="after"``: process the request, then close the connection without answering.
+
+    :param route: an fnmatch pattern of the route names it applies to.
+    :param status: answer with this status instead of processing.
+    :param times: how many matching requests it applies to; None for every one until cleared.
+    :param latency: seconds slept first.
+    :param retry_after: the ``Retry-After`` value sent with ``status``.
+    :param drop: ``"before"`` or ``"after"`` processing: close the connection.
+    :param redirect_to: answer 307 to this URL instead of processing.
+    :param body: the body sent with ``status`` instead of the route's error body.
+    :param processing_delay: seconds waited between receiving the request and processing it.
+    :param answer_delay: seconds waited between processing the request and answering.
+    :param id: the fault's number, given automatically.
+    :param hits: how many requests it has applied to so far.
     """
 
     route: str

@@ -114,6 +114,15 @@ class DeliveryRecord:
     ``doc_type`` is in the seed's words (``org``, ``KOPIA``, ...) whichever API version sent it;
     ``recipient`` is the address the request named (``None`` if it named none) and ``address`` where
     the invoice went (``None`` for post).
+
+    :param invoice_id: the invoice delivered.
+    :param type: ``mail`` or ``post``.
+    :param doc_type: the document, in the seed's words.
+    :param recipient: the address the request named, or None.
+    :param address: where the invoice went, or None for post.
+    :param api_version: ``v2`` or ``v3``.
+    :param time: when it was delivered (Unix time).
+    :param accepted_at: when the request was accepted (Unix time), or None.
     """
 
     invoice_id: int
@@ -137,6 +146,14 @@ class RequestRecord:
 
     ``status`` is ``None`` when no response was sent; ``peer`` is the client's ``host:port``, so that a
     test can tell requests on one kept-alive connection from requests on many.
+
+    :param method: the HTTP method.
+    :param path: the path with its query.
+    :param route: the route name (``v2.deliver``, ``v3.invoice``...).
+    :param api_version: ``v2``, ``v3``, or None for other routes.
+    :param status: the status answered, or None.
+    :param time: when it was received (Unix time).
+    :param peer: the client's ``host:port``.
     """
 
     method: str
@@ -154,7 +171,17 @@ class RequestRecord:
 
 @dataclasses.dataclass(frozen=True)
 class PendingDelivery:
-    """A delivery accepted (v3 answered 202) but not carried out yet: inFakt sends after it answers."""
+    """A delivery accepted (v3 answered 202) but not carried out yet: inFakt sends after it answers.
+
+    :param invoice_id: the invoice to deliver.
+    :param type: ``mail`` or ``post``.
+    :param doc_type: the document, in the seed's words.
+    :param recipient: the address the request named, or None.
+    :param address: where the invoice will go, or None for post.
+    :param api_version: ``v2`` or ``v3``.
+    :param accepted_at: when the request was accepted (Unix time).
+    :param due: when the delivery is to be carried out (Unix time).
+    """
 
     invoice_id: int
     type: str

@@ -105,6 +105,15 @@ class ProxyFault:
     default 500) and ``gateway`` (502, 503 or 504, default 502). ``delay`` (seconds) is waited after the
     upstream answered and before the client is answered; with ``kind="delay"`` that is all it does.
     ``size`` is the body size of ``oversize`` (default :data:`OVERSIZE_BYTES`).
+
+    :param route: an fnmatch pattern of route names (or of paths, starting with ``/``).
+    :param kind: one of :data:`PROXY_FAULT_KINDS`.
+    :param times: how many matching requests it applies to; None for every one until cleared.
+    :param status: the status of ``status`` and ``gateway`` faults.
+    :param delay: seconds waited after the upstream answered, before the client is answered.
+    :param size: the body size of ``oversize``.
+    :param id: the fault's number, given automatically.
+    :param hits: how many requests it has applied to so far.
     """
 
     route: str
@@ -159,6 +168,15 @@ class ProxyRecord:
     ``forwarded`` says whether it was passed on; ``upstream_status`` is the upstream's answer
     (``None`` if not forwarded or the upstream did not answer); ``fault`` the kind applied, if any;
     ``client_status`` the status the client was sent (``None`` if it was sent no status line).
+
+    :param method: the HTTP method.
+    :param path: the path with its query.
+    :param route: the emulator's route name for it.
+    :param forwarded: whether it was passed on.
+    :param upstream_status: the upstream's status, or None.
+    :param fault: the kind of fault applied, or None.
+    :param client_status: the status the client was sent, or None.
+    :param time: when it was received (Unix time).
     """
 
     method: str
