@@ -24,6 +24,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import time
+from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 from airflow_provider_infakt import LEDGER_ASSET_NAME
@@ -124,7 +125,7 @@ class Ledger:
         *,
         try_number: int | None,
         map_index: int | None,
-        clock: Any = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._store = store
         self.key = key

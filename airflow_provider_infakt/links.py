@@ -7,11 +7,16 @@ that XCom back. It never reads a connection and never calls inFakt.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from airflow_provider_infakt import _compat
 from airflow_provider_infakt._compat import BaseOperatorLink
+
+if TYPE_CHECKING:
+    from airflow.sdk.types import TaskInstanceKey
+
+    from airflow_provider_infakt._compat import BaseOperator
 
 #: XCom key under which the operator stores the invoice page URL.
 INVOICE_URL_XCOM_KEY = "infakt_invoice_url"
@@ -35,7 +40,7 @@ class InfaktInvoiceLink(BaseOperatorLink):
 
     name = "inFakt invoice"
 
-    def get_link(self, operator: Any, *, ti_key: Any) -> str:
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         """The URL the operator stored for this task instance, or ``""`` before it ran.
 
         :param operator: the operator the link belongs to (not used).

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import requests
 import requests.adapters
@@ -24,6 +25,9 @@ import urllib3
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .protocol import wrong_destination
+
+if TYPE_CHECKING:
+    from urllib3._base_connection import BaseHTTPConnection
 
 __all__ = ["GuardedAdapter", "Watch", "WrongDestinationError"]
 
@@ -43,7 +47,7 @@ class Watch:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.connection: Any = None
+        self.connection: BaseHTTPConnection | None = None
         self.expired = False
         self._done = False
         self._lock = threading.Lock()
@@ -86,21 +90,21 @@ class Watch:
                 return
 
 
-def _note_connection(connection: Any) -> None:
+def _note_connection(connection: BaseHTTPConnection) -> None:
     watch = getattr(_CURRENT, "watch", None)
     if watch is not None:
         watch.connection = connection
 
 
 class _WatchedHTTPConnectionPool(HTTPConnectionPool):
-    def _get_conn(self, timeout: float | None = None) -> Any:
+    def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
         connection = super()._get_conn(timeout)
         _note_connection(connection)
         return connection
 
 
 class _WatchedHTTPSConnectionPool(HTTPSConnectionPool):
-    def _get_conn(self, timeout: float | None = None) -> Any:
+    def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
         connection = super()._get_conn(timeout)
         _note_connection(connection)
         return connection
@@ -124,8 +128,8 @@ class GuardedAdapter(requests.adapters.HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = dict(_POOLS)  # type: ignore[assignment]
 
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> urllib3.PoolManager:
+        manager: urllib3.PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
         if type(manager) is urllib3.ProxyManager:  # SOCKS managers keep their own pools
             manager.pool_classes_by_scheme = dict(_POOLS)  # type: ignore[assignment]
         return manager
@@ -134,10 +138,10 @@ class GuardedAdapter(requests.adapters.HTTPAdapter):
         self,
         request: requests.PreparedRequest,
         stream: bool = False,
-        timeout: Any = None,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
         verify: bool | str = True,
-        cert: Any = None,
-        proxies: Any = None,
+        cert: tuple[str, str] | str | None = None,  # as requests reads it (its stubs differ between methods)
+        proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
         """Check the pool the request would use against the origin, then send it as requests does."""
         pool = self.get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)

@@ -18,7 +18,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ._body import BodyReader
 from ._core import Call, ClientCore, Steps, describe_exception, next_cursor, past_deadline, sync_call
@@ -37,7 +37,7 @@ _T = TypeVar("_T")
 _CHUNK = 64 * 1024
 
 
-def _keep_headers(request: Any) -> Any:
+def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:
     """A no-op requests auth: passing it stops requests from adding credentials from ~/.netrc."""
     return request
 

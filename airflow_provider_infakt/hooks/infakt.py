@@ -10,6 +10,8 @@ from airflow_provider_infakt._compat import BaseHook, mask_secret
 from airflow_provider_infakt.hooks.form import FORM_FIELDS, UI_FIELD_BEHAVIOUR
 
 if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
     from airflow_provider_infakt.api import (
         AsyncInfaktClient,
         ClientSettings,
@@ -49,7 +51,7 @@ class InfaktHook(BaseHook):
 
     # -- connection --------------------------------------------------------------------------------
     @staticmethod
-    def _fields_of(conn: Any) -> ConnectionFields:
+    def _fields_of(conn: Connection) -> ConnectionFields:
         # deferred (as every api/ and hooks.connection import below): they load the api package, ~20 ms
         # that a DAG file importing this hook would pay on every parse
         from airflow_provider_infakt.hooks.connection import ConnectionFields, secrets_of
@@ -211,10 +213,11 @@ class InfaktHook(BaseHook):
         }
 
 
-async def _aget_connection(conn_id: str) -> Any:
+async def _aget_connection(conn_id: str) -> Connection:
     aget = getattr(BaseHook, "aget_connection", None)
     if aget is not None:  # Airflow 3
-        return await aget(conn_id)
+        connection: Connection = await aget(conn_id)
+        return connection
     from asgiref.sync import sync_to_async  # deferred: third-party, Airflow 2 only (it ships asgiref)
 
     return await sync_to_async(BaseHook.get_connection)(conn_id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_infakt import LEDGER_ASSET_NAME, _compat
 from airflow_provider_infakt._compat import (
@@ -18,10 +18,16 @@ from airflow_provider_infakt._compat import (
 from airflow_provider_infakt.links import INVOICE_URL_XCOM_KEY, InfaktInvoiceLink, invoice_url
 
 if TYPE_CHECKING:
+    import jinja2
+    from airflow.sdk import Context
+    from airflow.sdk.definitions.mappedoperator import OperatorPartial
+
     from airflow_provider_infakt.api import Delivery
     from airflow_provider_infakt.hooks.infakt import InfaktHook
     from airflow_provider_infakt.ledger import Entry as LedgerEntry
     from airflow_provider_infakt.ledger import Ledger
+
+_T = TypeVar("_T")
 
 ON_UNKNOWN_OUTCOME = ("check", "resend", "fail")
 #: How long after an attempt started sending its request may still be in flight or pending at inFakt.
@@ -155,7 +161,7 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         self.in_flight_window = in_flight_window
 
     @classmethod
-    def partial(cls, **kwargs: Any) -> Any:  # type: ignore[override]
+    def partial(cls, **kwargs: Any) -> OperatorPartial:  # type: ignore[override]
         """As :meth:`BaseOperator.partial`, declaring the ledger's asset as an inlet of the mapped task.
 
         :param kwargs: the partial arguments, as for :meth:`BaseOperator.partial`.
@@ -166,9 +172,9 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
     def _do_render_template_fields(
         self,
         parent: Any,
-        template_fields: Any,
-        context: Any,
-        jinja_env: Any,
+        template_fields: Iterable[str],
+        context: Context,
+        jinja_env: jinja2.Environment,
         seen_oids: set[int],
         **kwargs: Any,
     ) -> None:
@@ -210,7 +216,7 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         if parent is self and isinstance(self.recipient, str) and looks_like_address(self.recipient):
             mask_secret(self.recipient)
 
-    def execute(self, context: Any) -> int | str:
+    def execute(self, context: Context) -> int | str:
         """Render -> validate -> ledger check -> deliver -> ledger write -> return the invoice id.
 
         :param context: the task's context.
@@ -253,7 +259,7 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         build_deliver(settings, self.invoice_id, self.type, self.doc_type, self.recipient, self.locale, self.send_copy)
         return validate_invoice_id(self.invoice_id, settings.api_version)
 
-    def _ledger(self, context: Any, hook: InfaktHook, invoice_ref: int | str) -> Ledger | None:
+    def _ledger(self, context: Context, hook: InfaktHook, invoice_ref: int | str) -> Ledger | None:
         from airflow_provider_infakt.ledger import Ledger, ledger_key  # deferred: see _do_render_template_fields
 
         store = _compat.ledger_store()  # looked up at call time: tests put a store in its place
@@ -357,7 +363,7 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
                 "will try again."
             ) from None
 
-    def _write_ledger(self, write: Any, *args: Any) -> Any:
+    def _write_ledger(self, write: Callable[..., _T], *args: Any) -> _T:
         """Call a ledger write; when it fails, fail the try with what is known about the delivery."""
 
         try:
@@ -453,5 +459,5 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
             send_copy=self.send_copy,
         )
 
-    def _push_link(self, context: Any, hook: InfaktHook, invoice_id: int | str) -> None:
+    def _push_link(self, context: Context, hook: InfaktHook, invoice_id: int | str) -> None:
         context["ti"].xcom_push(key=INVOICE_URL_XCOM_KEY, value=invoice_url(hook.web_url_template, invoice_id))

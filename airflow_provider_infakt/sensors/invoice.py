@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider_infakt._compat import (
     AirflowFailException,
@@ -17,6 +17,8 @@ from airflow_provider_infakt._compat import (
 )
 
 if TYPE_CHECKING:
+    from airflow.sdk import Context
+
     from airflow_provider_infakt.hooks.infakt import InfaktHook
 
 #: XCom key of the status the invoice reached.
@@ -94,7 +96,7 @@ class InfaktInvoiceSensor(BaseSensorOperator):
             raise AirflowFailException(str(exc)) from None
 
     # -- poke and reschedule modes -----------------------------------------------------------------
-    def poke(self, context: Any) -> Any:
+    def poke(self, context: Context) -> bool | PokeReturnValue:
         """Read the invoice once: done when its status is a target; waits out 429/5xx/connection errors.
 
         :param context: the task's context.
@@ -105,7 +107,9 @@ class InfaktInvoiceSensor(BaseSensorOperator):
         invoice_ref, statuses = self._checked(hook)
         return self._poke_once(context, hook, invoice_ref, statuses)
 
-    def _poke_once(self, context: Any, hook: InfaktHook, invoice_ref: int | str, statuses: list[str]) -> Any:
+    def _poke_once(
+        self, context: Context, hook: InfaktHook, invoice_ref: int | str, statuses: list[str]
+    ) -> Literal[False] | PokeReturnValue:
         from airflow_provider_infakt.api.errors import InfaktError  # deferred: see _checked
 
         try:
@@ -125,7 +129,7 @@ class InfaktInvoiceSensor(BaseSensorOperator):
         return PokeReturnValue(is_done=True, xcom_value=invoice_ref)
 
     # -- deferrable mode ---------------------------------------------------------------------------
-    def execute(self, context: Any) -> Any:
+    def execute(self, context: Context) -> Any:
         """Poke once; when not done and deferrable, hand the wait to :class:`InfaktInvoiceTrigger`.
 
         :param context: the task's context.
@@ -162,7 +166,7 @@ class InfaktInvoiceSensor(BaseSensorOperator):
         )
         return None  # not reached: defer() raises
 
-    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger's one event: return the invoice id, or fail / time out.
 
         :param context: the task's context.

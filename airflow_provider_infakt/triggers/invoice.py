@@ -13,7 +13,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 # Everything a trigger needs is imported with this module (the triggerer loads it once), so that no
 # step of a running trigger stalls the event loop on a first-time import. DAG files never import this
 # module: the sensor does, when it defers.
-from airflow_provider_infakt.api import aio as _aio  # noqa: F401
+from airflow_provider_infakt.api import aio as _aio
 from airflow_provider_infakt.api.client import describe_exception as _describe
 from airflow_provider_infakt.api.errors import InfaktError
 from airflow_provider_infakt.hooks import connection as _connection  # noqa: F401
@@ -118,7 +118,7 @@ class InfaktInvoiceTrigger(BaseTrigger):
             except Exception as exc:  # the wait's outcome stands; a failed close only leaks a socket
                 self.log.warning("Closing the inFakt client failed: %s", _describe(exc))
 
-    async def _wait(self, client: Any) -> TriggerEvent:
+    async def _wait(self, client: _aio.AsyncInfaktClient) -> TriggerEvent:
         backoff = self.poke_interval
         while True:
             remaining = self._remaining()
