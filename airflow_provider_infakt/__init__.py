@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_infakt.hooks.form import UI_FIELD_BEHAVIOUR, conn_fields
-
 __version__ = "0.1.0"
 
 __all__ = ["LEDGER_ASSET_NAME", "__version__", "get_provider_info"]
@@ -26,6 +24,10 @@ def get_provider_info() -> dict[str, Any]:
     It validates against Airflow's ``provider_info.schema.json``; ``conn-fields`` and
     ``ui-field-behaviour`` describe the connection form for Airflow 3.2+ (older versions ask the hook).
     """
+    # deferred: every import of any module of the package runs this file; hooks.form adds ~0.5 ms to
+    # each where Airflow has not loaded the provider info already (before 3.2, and in plain Python)
+    from airflow_provider_infakt.hooks.form import UI_FIELD_BEHAVIOUR, conn_fields
+
     return {
         "package-name": "airflow-provider-infakt",
         "name": "inFakt",

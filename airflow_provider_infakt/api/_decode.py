@@ -5,7 +5,6 @@ XML is parsed with xmltodict, imported only when an XML body is met."""
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
 import xml.parsers.expat
@@ -45,6 +44,10 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     try:
         seconds = float(text)
     except ValueError:
+        # deferred: email.utils costs ~8 ms (socket, datetime, random...) in plain Python, where the
+        # api package is used too; only an HTTP-date Retry-After needs it
+        import email.utils
+
         try:
             when = email.utils.parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
