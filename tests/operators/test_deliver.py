@@ -138,6 +138,9 @@ def test_ledger_records_sent_without_the_address(infakt_emulator, conn):
     entry = store.only()
     assert (entry.state, entry.invoice_id, entry.status_before, entry.try_number) == ("sent", 1, "draft", 1)
     assert "klient@firma.example" not in json.dumps(store)
+    # "sent" keeps the time the attempt started sending (the "sending" record's), not when it finished
+    deliver = [r.time for r in infakt_emulator.requests if "deliver" in r.route]
+    assert len(deliver) == 1 and entry.started <= deliver[0]
 
 
 def test_a_retry_after_sent_does_not_send(infakt_emulator, conn):
@@ -390,3 +393,34 @@ def test_a_refusal_whose_record_cannot_be_removed_fails_for_a_retry(infakt_emula
     assert not isinstance(raised.value, AirflowFailException)
     assert "could not be written" in str(raised.value)
     assert infakt_emulator.deliveries == []
+
+
+def _user_asset(name: str) -> Any:
+    try:  # Airflow 3
+        from airflow.sdk import Asset
+
+        return Asset(name=name, uri=f"s3://bucket/{name}")
+    except ImportError:  # Airflow 2.10-2.11
+        from airflow.datasets import Dataset
+
+        return Dataset(uri=f"s3://bucket/{name}")
+
+
+def _inlet_names(inlets: Any) -> list[str]:
+    return [getattr(i, "name", None) or i.uri for i in inlets]
+
+
+def test_every_delivery_task_declares_the_ledger_asset_once_and_keeps_the_users_inlets():
+    from airflow_provider_infakt._compat import ledger_asset
+    from airflow_provider_infakt.ledger import LEDGER_ASSET_NAME
+
+    ledger = [LEDGER_ASSET_NAME] if ledger_asset() is not None else []  # no asset state store before 3.3
+    mine, other = _user_asset("mine"), _user_asset("other")
+    mine_name, other_name = _inlet_names([mine, other])
+    assert _inlet_names(op(invoice_id=1).inlets) == ledger
+    assert _inlet_names(op(invoice_id=1, inlets=mine).inlets) == [mine_name, *ledger]
+    assert _inlet_names(op(invoice_id=1, inlets=[mine, other]).inlets) == [mine_name, other_name, *ledger]
+    if ledger_asset() is not None:  # declared by the user already: not twice
+        assert _inlet_names(op(invoice_id=1, inlets=[ledger_asset(), mine]).inlets) == [*ledger, mine_name]
+    mapped = InfaktDeliverInvoiceOperator.partial(task_id="deliver_many", inlets=[mine]).expand(invoice_id=[1, 2])
+    assert _inlet_names(mapped.partial_kwargs["inlets"]) == [mine_name, *ledger]
