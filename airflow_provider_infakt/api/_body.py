@@ -71,7 +71,9 @@ class BodyReader:
         if length is None:
             return None
         if header_value(self.headers, "Transfer-Encoding") is not None:
-            return Failure("maybe_sent", "malformed answer: both Content-Length and Transfer-Encoding", status=self.status)
+            return Failure(
+                "maybe_sent", "malformed answer: both Content-Length and Transfer-Encoding", status=self.status
+            )
         number = declared_length(self.headers)
         if number is None:
             return Failure("maybe_sent", f"malformed answer: Content-Length {length[:40]!r}", status=self.status)

@@ -232,12 +232,12 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
     # -- steps -------------------------------------------------------------------------------------
     def _validate(self, hook: InfaktHook) -> int | str:
         """Check every rendered value (raises before any request); return the invoice reference."""
-        from airflow_provider_infakt.api.protocol import build_deliver
-        from airflow_provider_infakt.api.vocabulary import validate_invoice_id
+        from airflow_provider_infakt.api.protocol import check_deliver
 
-        settings = hook.settings
-        build_deliver(settings, self.invoice_id, self.type, self.doc_type, self.recipient, self.locale, self.send_copy)
-        return validate_invoice_id(self.invoice_id, settings.api_version)
+        args = check_deliver(
+            hook.settings, self.invoice_id, self.type, self.doc_type, self.recipient, self.locale, self.send_copy
+        )
+        return args.invoice_id
 
     def _ledger(self, context: Any, hook: InfaktHook, invoice_ref: int | str) -> Ledger | None:
         from airflow_provider_infakt.ledger import Ledger, ledger_key
