@@ -6,7 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_infakt.operators.ledger import (
@@ -108,8 +108,14 @@ def test_property_a_record_needs_a_known_state_an_id_and_a_time(value, state):
     assert (entry is not None) == well_formed
 
 
+_STARTED_AT_100 = Entry(state="sending", invoice_id=1, status_before="draft", try_number=1, map_index=-1, started=100.0)
+
+
 @PROPERTY
 @given(entry=entries, window=st.floats(min_value=0, max_value=1e7), now=st.floats(min_value=0, max_value=4e9))
+@example(entry=_STARTED_AT_100, window=10.0, now=500.0)  # long past the window: exactly 0, no wait at all
+@example(entry=_STARTED_AT_100, window=10.0, now=110.0)  # the window's last instant
+@example(entry=_STARTED_AT_100, window=10.0, now=104.5)  # still in flight
 def test_property_seconds_until_settled(entry, window, now):
     wait = seconds_until_settled(entry, window, now)
     assert wait >= 0
