@@ -285,6 +285,46 @@ def test_a_window_longer_than_execution_timeout_fails_with_not_known_yet(infakt_
     assert [r.route for r in infakt_emulator.requests].count("v3.deliver_via_email") == 1
 
 
+class FakeClock:
+    """Stands in for the operator's ``time`` module: a fixed ``time()``, and ``sleep`` that only records."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+@pytest.mark.parametrize(("before_window_end", "waits"), [(8.0, True), (8.5, False)])
+def test_the_wait_budget_is_four_fifths_of_execution_timeout_inclusive(
+    infakt_emulator, conn, monkeypatch, before_window_end, waits
+):
+    """execution_timeout 10 s: a retry may wait up to 8 s for the in-flight window; longer fails."""
+    from airflow_provider_infakt.operators import deliver as deliver_module
+
+    store = DictStore()
+    infakt_emulator.fault("v3.deliver_via_email", drop="after")
+    task = op(invoice_id=2, in_flight_window=600, execution_timeout=dt.timedelta(seconds=10))
+    with pytest.raises(AirflowException):
+        task.execute(context(store))
+    (key,) = store
+    store[key]["started"] = 1000.0  # the window ends at 1600.0
+    clock = FakeClock(1600.0 - before_window_end)
+    monkeypatch.setattr(deliver_module, "time", clock)
+    if waits:
+        assert task.execute(context(store, try_number=2)) == 2  # waited, read 'sent': delivered
+        assert clock.slept == [before_window_end]
+    else:
+        with pytest.raises(AirflowException, match="outcome is not known yet"):
+            task.execute(context(store, try_number=2))
+        assert clock.slept == []
+    assert len(infakt_emulator.deliveries) == 1
+
+
 def test_a_record_from_another_map_index_is_honoured(infakt_emulator, conn):
     """The ledger is per invoice per DAG run: map index 3 finds what map index 0 sent."""
     store = DictStore()
