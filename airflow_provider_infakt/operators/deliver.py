@@ -19,6 +19,7 @@ from airflow_provider_infakt.links import INVOICE_URL_XCOM_KEY, InfaktInvoiceLin
 
 if TYPE_CHECKING:
     from airflow_provider_infakt.api import Delivery
+    from airflow_provider_infakt.api.errors import InfaktError
     from airflow_provider_infakt.hooks.infakt import InfaktHook
     from airflow_provider_infakt.ledger import Entry as LedgerEntry
     from airflow_provider_infakt.ledger import Ledger
@@ -324,9 +325,9 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         return delivery.invoice_id
 
     @staticmethod
-    def _nothing_sent(exc: Exception) -> Exception:
-
-        if getattr(exc, "retryable", False):
+    def _nothing_sent(exc: InfaktError) -> Exception:
+        """inFakt's answer (or a connection never made) proved nothing was sent; retry only if that may help."""
+        if exc.retryable:
             return AirflowException(f"Nothing was sent: {exc}")
         return AirflowFailException(f"Nothing was sent: {exc}")
 

@@ -247,7 +247,25 @@ def test_link_reads_only_xcom(monkeypatch):
     assert asked == [INVOICE_URL_XCOM_KEY]
 
 
-@pytest.mark.parametrize("window", ["5", -1, float("nan"), float("inf"), True, None, dt.timedelta(days=2)])
+def test_without_a_store_resend_leaves_the_decision_to_a_retry(infakt_emulator, conn):
+    infakt_emulator.fault("v3.deliver_via_email", drop="after")
+    with pytest.raises(AirflowException) as raised:
+        op(invoice_id=1, on_unknown_outcome="resend").execute(context(None))
+    assert not isinstance(raised.value, AirflowFailException)  # Airflow retries it, as asked
+    assert "on_unknown_outcome='resend': a retry will send again" in str(raised.value)
+
+
+@pytest.mark.parametrize("window", [0, 0.0, 86400, 86400.0, dt.timedelta(days=1), dt.timedelta(0)])
+def test_in_flight_window_bounds_are_inclusive(window):
+    from airflow_provider_infakt.operators.deliver import _window_seconds
+
+    assert _window_seconds(window) == float(window.total_seconds() if isinstance(window, dt.timedelta) else window)
+
+
+@pytest.mark.parametrize(
+    "window",
+    ["5", -1, -0.001, 86400.001, 86401, float("nan"), float("inf"), True, None, dt.timedelta(days=2), 10**400],
+)
 def test_bad_in_flight_window_fails_before_any_request(infakt_emulator, conn, window):
     with pytest.raises(AirflowFailException, match=r"in_flight_window=.* is not a number of seconds"):
         op(invoice_id=1, in_flight_window=window).execute(context(DictStore()))
