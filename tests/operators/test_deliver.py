@@ -247,6 +247,21 @@ def test_link_reads_only_xcom(monkeypatch):
     assert asked == [INVOICE_URL_XCOM_KEY]
 
 
+def test_a_failed_status_read_says_so_and_sends_nothing(infakt_emulator, conn):
+    """Settling an unknown outcome needs the invoice's status; when that read fails, a retry decides."""
+    store = DictStore()
+    infakt_emulator.fault("v3.deliver_via_email", drop="after")
+    task = op(invoice_id=2, in_flight_window=0)
+    with pytest.raises(AirflowException):
+        task.execute(context(store))
+    infakt_emulator.fault("v3.invoice", status=404, times=None)
+    with pytest.raises(AirflowException) as raised:
+        task.execute(context(store, try_number=2))
+    assert not isinstance(raised.value, AirflowFailException)
+    assert "reading the invoice to find out what happened failed, so nothing was sent" in str(raised.value)
+    assert len(infakt_emulator.deliveries) == 1 and store.only().state == "sending"
+
+
 def test_without_a_store_resend_leaves_the_decision_to_a_retry(infakt_emulator, conn):
     infakt_emulator.fault("v3.deliver_via_email", drop="after")
     with pytest.raises(AirflowException) as raised:
