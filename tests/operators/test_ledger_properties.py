@@ -94,9 +94,16 @@ def test_property_any_stored_value_loads_as_a_well_formed_entry_or_none(value, c
 
 @PROPERTY
 @given(
-    value=st.dictionaries(st.text(max_size=3), json_value, max_size=3),
+    value=st.dictionaries(
+        st.one_of(st.sampled_from(["invoice_id", "started", "status_before"]), st.text(max_size=3)),
+        json_value,
+        max_size=3,
+    ),
     state=st.one_of(json_value, st.sampled_from(["sending", "sent", "SENT", "draft"])),
 )
+@example(value={"invoice_id": None}, state="sent")  # a time but no id
+@example(value={"started": "yesterday"}, state="sent")  # an id but no time
+@example(value={"invoice_id": [7], "started": None}, state="sending")
 def test_property_a_record_needs_a_known_state_an_id_and_a_time(value, state):
     record = {"state": state, "invoice_id": 7, "started": 1.0, **value}
     entry = Entry.load(record)
