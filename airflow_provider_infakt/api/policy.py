@@ -193,7 +193,7 @@ def retry_delay_after_failure(
 def failure_error(request: Request, failure: Failure, attempts: int) -> InfaktError:
     """The exception for a transport failure the policy will not (or no longer) retry.
 
-    On a deliver only ``connect`` and ``fatal`` prove nothing was sent; ``sent`` and ``too_large`` give
+    On a deliver only ``connect`` and ``fatal`` prove nothing was sent; ``maybe_sent`` and ``too_large`` give
     :class:`~.errors.InfaktUnknownOutcome`.
     """
     tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
