@@ -15,10 +15,12 @@ send/resend decisions, the deliver classification of the protocol) this makes sm
 
 Each mutant is written into a private copy of the repository (``git archive HEAD``, one copy per
 worker; the working tree is never touched, so an interrupted run leaves nothing behind), and only the
-tests mapped to that module run, with ``-x -q``, a per-mutant timeout, no bytecode cache and
-Hypothesis' ``mutation`` profile (no shrinking: a failure is enough). A mutant is *killed* when the
-tests fail (a timeout counts as killed, and is listed), and *survives* when they pass. The script
-first runs each module's tests on the unmutated copy and stops if they fail there.
+tests that can notice it run: the script first runs each module's tests once on the unmutated copy
+under coverage, with one coverage context per test function (and stops if they fail there); a mutant
+then runs only the test functions that executed the statement it changes (all of the module's tests
+when none did in-process), with ``-x -q``, a per-mutant timeout, no bytecode cache and Hypothesis'
+``mutation`` profile (no shrinking: a failure is enough). A mutant is *killed* when the tests fail (a
+timeout counts as killed, and is listed), and *survives* when they pass.
 
     .venv/bin/python benchmarks/mutation_run.py [--jobs 2] [--module ledger] [--list]
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import collections
 import concurrent.futures
 import copy
 import dataclasses
@@ -41,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -142,7 +146,8 @@ WORDS = {
     "check": "resend",
     "resend": "fail",
     "fail": "check",
-    "connect": "sent",
+    "connect": "maybe_sent",
+    "maybe_sent": "connect",
     "fatal": "connect",
     "too_large": "sent",
     "xml": "json",
@@ -196,6 +201,7 @@ class Mutant:
     col: int
     description: str
     source: str
+    statement_line: int  # the first line of the statement holding the change: what coverage records
 
     @property
     def where(self) -> str:
@@ -326,6 +332,11 @@ def mutants(target: Target, root: pathlib.Path = ROOT) -> list[Mutant]:
     position = {id(node): index for index, node in enumerate(order)}
     made: list[Mutant] = []
     for function in _functions(tree, target.functions):
+        statement_of: dict[int, int] = {}
+        for statement in ast.walk(function):  # breadth first: an inner statement overwrites its outer one
+            if isinstance(statement, ast.stmt):
+                for inner in ast.walk(statement):
+                    statement_of[id(inner)] = statement.lineno
         for node in ast.walk(function):
             if node is function or id(node) in skipped or isinstance(node, ast.expr_context):
                 continue
@@ -337,7 +348,10 @@ def mutants(target: Target, root: pathlib.Path = ROOT) -> list[Mutant]:
                 text = ast.unparse(mutated)
                 if text == ast.unparse(tree):
                     continue
-                made.append(Mutant(target, node.lineno, node.col_offset, description, text))  # type: ignore[attr-defined]
+                line = node.lineno  # type: ignore[attr-defined]
+                made.append(
+                    Mutant(target, line, node.col_offset, description, text, statement_of.get(id(node), line))  # type: ignore[attr-defined]
+                )
     made.sort(key=lambda m: (m.line, m.col, m.description))
     return made
 
@@ -382,6 +396,53 @@ def _pytest(copy_root: pathlib.Path, tests: tuple[str, ...], timeout: float) -> 
     return ("survived" if done.returncode == 0 else "killed"), time.monotonic() - started
 
 
+def _test_id(copy_root: pathlib.Path, context: str) -> str | None:
+    """The pytest node id of a coverage context (``tests.operators.test_deliver.Class.test_x``), or None."""
+    parts = context.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        path = pathlib.Path(*parts[:cut]).with_suffix(".py")
+        if (copy_root / path).is_file():
+            return "::".join([path.as_posix(), *parts[cut:]])
+    return None
+
+
+def _coverage_map(copy_root: pathlib.Path, target: Target) -> tuple[str, dict[int, list[str]]]:
+    """Run ``target``'s tests once under coverage with one context per test function; return the
+    outcome and, for each line of the target module, the tests (pytest node ids) that ran it, the
+    quickest first (so that a mutant that some test notices is usually noticed within seconds)."""
+    import coverage  # the test extra installs it
+
+    data_file = copy_root / f".coverage-{target.name}"
+    rc = copy_root / f".coveragerc-{target.name}"
+    rc.write_text(
+        f"[run]\ndynamic_context = test_function\ndata_file = {data_file}\ninclude = {copy_root / target.path}\n"
+        "concurrency = thread\n",
+        encoding="utf-8",
+    )
+    junit = copy_root / f".junit-{target.name}.xml"
+    command = [sys.executable, "-m", "coverage", "run", f"--rcfile={rc}", "-m", "pytest", "-q"]
+    command += ["-p", "no:cacheprovider", f"--junitxml={junit}"]
+    done = subprocess.run(
+        [*command, *target.tests], cwd=copy_root, env=_environment(copy_root), capture_output=True, timeout=3600
+    )
+    if done.returncode != 0:
+        return "killed", {}
+    data = coverage.CoverageData(basename=str(data_file))
+    data.read()
+    seconds: dict[str, float] = collections.defaultdict(float)  # per test function, its parameters summed
+    for case in ET.parse(junit).iter("testcase"):  # noqa: S314 - pytest wrote it, just now
+        test = _test_id(copy_root, f"{case.get('classname')}.{case.get('name', '').split('[')[0]}")
+        if test is not None:
+            seconds[test] += float(case.get("time") or 0)
+    by_line: dict[int, list[str]] = {}
+    for line, contexts in data.contexts_by_lineno(str(copy_root / target.path)).items():
+        found = {i for i in (_test_id(copy_root, c) for c in contexts if c) if i is not None}
+        ids = sorted(found, key=lambda test: (seconds.get(test, 1e9), test))
+        if ids:
+            by_line[line] = ids
+    return "survived", by_line
+
+
 def _check_copy(copy_root: pathlib.Path) -> None:
     """The copy's package, not the working tree's, is the one the tests import."""
     probe = [sys.executable, "-c", "import airflow_provider_infakt as m; print(m.__file__)"]
@@ -403,14 +464,22 @@ def run(targets: list[Target], jobs: int, timeout_factor: float, lines: set[int]
             copies.put(copy_root)
 
         baseline: dict[str, float] = {}
+        covering: dict[str, dict[int, list[str]]] = {}
         for target in targets:
             copy_root = copies.get()
-            outcome, seconds = _pytest(copy_root, target.tests, timeout=1800)
+            started = time.monotonic()
+            outcome, covering[target.name] = _coverage_map(copy_root, target)
+            seconds = time.monotonic() - started  # under coverage: slower than a plain run, a generous base
             copies.put(copy_root)
             if outcome != "survived":
                 raise SystemExit(f"the tests of {target.name} fail without any mutant ({outcome}): fix that first")
             baseline[target.name] = seconds
-            print(f"baseline {target.name}: {len(target.tests)} test files pass in {seconds:.0f} s", flush=True)
+            tests = len({t for ids in covering[target.name].values() for t in ids})
+            print(
+                f"baseline {target.name}: {len(target.tests)} test files pass in {seconds:.0f} s; "
+                f"{tests} test functions run its lines",
+                flush=True,
+            )
 
         def attempt(mutant: Mutant) -> Result:
             copy_root = copies.get()
@@ -419,7 +488,10 @@ def run(targets: list[Target], jobs: int, timeout_factor: float, lines: set[int]
             try:
                 module.write_text(mutant.source, encoding="utf-8")
                 limit = baseline[mutant.target.name] * timeout_factor + 30
-                outcome, seconds = _pytest(copy_root, mutant.target.tests, timeout=limit)
+                # only the tests that run the changed statement can notice the change; a statement no
+                # test runs in-process (e.g. only in a subprocess) gets every test of its module
+                tests = covering[mutant.target.name].get(mutant.statement_line) or list(mutant.target.tests)
+                outcome, seconds = _pytest(copy_root, tuple(tests), timeout=limit)
             finally:
                 module.write_text(original, encoding="utf-8")
                 copies.put(copy_root)

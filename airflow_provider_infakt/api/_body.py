@@ -71,10 +71,12 @@ class BodyReader:
         if length is None:
             return None
         if header_value(self.headers, "Transfer-Encoding") is not None:
-            return Failure("sent", "malformed answer: both Content-Length and Transfer-Encoding", status=self.status)
+            return Failure(
+                "maybe_sent", "malformed answer: both Content-Length and Transfer-Encoding", status=self.status
+            )
         number = declared_length(self.headers)
         if number is None:
-            return Failure("sent", f"malformed answer: Content-Length {length[:40]!r}", status=self.status)
+            return Failure("maybe_sent", f"malformed answer: Content-Length {length[:40]!r}", status=self.status)
         if number > self.limit and self._encoding_is_identity():
             return too_large(self.status, self.limit)
         return None
@@ -94,7 +96,7 @@ class BodyReader:
         except _TooLarge:
             self.failure = too_large(self.status, self.limit)
         except zlib.error:
-            self.failure = Failure("sent", f"the answer's {self._encoding} data is corrupt", status=self.status)
+            self.failure = Failure("maybe_sent", f"the answer's {self._encoding} data is corrupt", status=self.status)
         return self.failure
 
     def finish(self) -> Response | Failure:
@@ -102,7 +104,7 @@ class BodyReader:
         if self.failure is not None:
             return self.failure
         if self._encoding is not None and self._started and (self._decoder is None or not self._decoder.eof):
-            return Failure("sent", f"the answer's {self._encoding} data is cut short", status=self.status)
+            return Failure("maybe_sent", f"the answer's {self._encoding} data is cut short", status=self.status)
         return Response(self.status, self.headers, b"".join(self._chunks))
 
     def _add(self, piece: bytes) -> None:

@@ -111,7 +111,7 @@ def describe_exception(exc: BaseException) -> str:
 
 def past_deadline(settings: ClientSettings) -> Failure:
     """The failure for a request cut at its deadline: it may have arrived, no complete answer came."""
-    return Failure("sent", f"no complete answer within the {settings.request_deadline:g}-second deadline; cut")
+    return Failure("maybe_sent", f"no complete answer within the {settings.request_deadline:g}-second deadline; cut")
 
 
 def next_cursor(page: InvoicePage, cursor: int | None) -> int | None:

@@ -273,7 +273,7 @@ def _classify(exc: BaseException) -> FailureKind:
 
     httpx reports the TLS handshake's failures as :class:`httpx.ConnectError`: those are "fatal"
     (nothing was sent, and trying again will not help). A TLS error while writing or reading may come
-    after the request went out: "sent".
+    after the request went out: "maybe_sent".
     """
     import httpx  # deferred: heavy third-party import (already loaded by the client)
 
@@ -281,10 +281,10 @@ def _classify(exc: BaseException) -> FailureKind:
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLError):
-            return "fatal" if connecting else "sent"
+            return "fatal" if connecting else "maybe_sent"
         cause = cause.__cause__ or cause.__context__
     if connecting:
         return "connect"
     if isinstance(exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError)):
         return "fatal"
-    return "sent"
+    return "maybe_sent"

@@ -138,11 +138,6 @@ class OAuth1Auth:
         """The consumer (application) key; not a secret."""
         return self._consumer_key
 
-    @property
-    def has_token(self) -> bool:
-        """True when an access token is present (False for consumer-only signing, as xAuth uses)."""
-        return self._token is not None
-
     def sign(self, request: Request) -> Request:
         """A copy of ``request`` with an OAuth 1.0a ``Authorization`` header (HMAC-SHA1).
 

@@ -191,7 +191,7 @@ class InfaktClient(ClientCore):
             try:
                 result = self._read(answer)
             except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
-                result = Failure("sent", describe_exception(exc))
+                result = Failure("maybe_sent", describe_exception(exc))
             finally:
                 answer.close()
         # A cut can also look like a complete answer (http.client takes a header block cut short by
@@ -260,13 +260,13 @@ def _classify(exc: BaseException) -> FailureKind:
     errors = requests.exceptions
     if isinstance(exc, errors.SSLError):
         verification = (ssl.SSLCertVerificationError, ssl.CertificateError)
-        return "fatal" if any(isinstance(cause, verification) for cause in _causes(exc)) else "sent"
+        return "fatal" if any(isinstance(cause, verification) for cause in _causes(exc)) else "maybe_sent"
     if isinstance(exc, (errors.ConnectTimeout, errors.ProxyError)):
         return "connect"
     # A request's own URL and headers are checked when it is prepared, before anything is sent: an
     # InvalidHeader from sending is about the answer (e.g. two Content-Length values), after sending.
     if isinstance(exc, errors.InvalidHeader):
-        return "sent"
+        return "maybe_sent"
     if isinstance(exc, (errors.InvalidURL, errors.MissingSchema, errors.InvalidSchema)):
         return "fatal"
     if isinstance(exc, errors.ConnectionError):
@@ -275,5 +275,5 @@ def _classify(exc: BaseException) -> FailureKind:
             reason = reason.reason
         if isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)):
             return "connect"
-        return "sent"
-    return "sent"
+        return "maybe_sent"
+    return "maybe_sent"

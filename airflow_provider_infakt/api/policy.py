@@ -93,10 +93,10 @@ RATE_LIMITED_STATUSES = frozenset({RATE_LIMITED_STATUS, 503})
 
 #: ``connect``: no connection was made, nothing was sent. ``fatal``: nothing was sent and retrying
 #: cannot help (TLS verification failed, a bad URL, a destination other than the configured one).
-#: ``sent``: the request may have reached inFakt but no complete, readable answer came back (a read
+#: ``maybe_sent``: the request may have reached inFakt but no complete, readable answer came back (a read
 #: timeout, a dropped connection, a garbled answer, the deadline). ``too_large``: an answer came back
 #: (``status``) but its body went over the size cap (``limit``); reading was stopped.
-FailureKind = Literal["connect", "fatal", "sent", "too_large"]
+FailureKind = Literal["connect", "fatal", "maybe_sent", "too_large"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +112,7 @@ class Response:
 class Failure:
     """A transport failure, classified; ``detail`` is safe to show (no secrets, e-mails masked).
 
-    ``status`` is the answer's status when one came (``too_large``, or a ``sent`` failure found in
+    ``status`` is the answer's status when one came (``too_large``, or a ``maybe_sent`` failure found in
     the body: malformed framing, corrupt compressed data); ``limit`` is the size cap for ``too_large``.
     """
 
@@ -185,7 +185,7 @@ def retry_delay_after_failure(
     """
     if retry > settings.max_retries or failure.kind in ("fatal", "too_large"):
         return None
-    if failure.kind == "sent" and not request.idempotent:
+    if failure.kind == "maybe_sent" and not request.idempotent:
         return None
     return backoff_delay(settings, retry, random)
 
@@ -193,7 +193,7 @@ def retry_delay_after_failure(
 def failure_error(request: Request, failure: Failure, attempts: int) -> InfaktError:
     """The exception for a transport failure the policy will not (or no longer) retry.
 
-    On a deliver only ``connect`` and ``fatal`` prove nothing was sent; ``sent`` and ``too_large`` give
+    On a deliver only ``connect`` and ``fatal`` prove nothing was sent; ``maybe_sent`` and ``too_large`` give
     :class:`~.errors.InfaktUnknownOutcome`.
     """
     tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"

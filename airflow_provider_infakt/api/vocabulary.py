@@ -51,7 +51,6 @@ __all__ = [
     "validate_format",
     "validate_invoice_id",
     "validate_locale",
-    "validate_print_type",
     "validate_recipient",
     "validate_send_copy",
     "validate_status",
@@ -238,12 +237,6 @@ def validate_doc_type(value: object, api_version: ApiVersion = "v2") -> DocType 
             )
         return cast("DocType | PrintType", _choice("doc_type", value, allowed_v3))
     return cast(DocType, _choice("doc_type", value, DOC_TYPES, aliases=to_seed))
-
-
-def validate_print_type(value: object) -> PrintType:
-    """Return a v3 ``print_type`` (``original``, ``copy``, ``original_duplicate``, ...)."""
-    aliases: dict[str, str] = dict(DOC_TYPE_TO_PRINT_TYPE)
-    return cast(PrintType, _choice("print_type", value, PRINT_TYPES, aliases=aliases))
 
 
 def print_type_for(doc_type: str) -> PrintType:

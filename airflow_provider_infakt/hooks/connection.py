@@ -30,30 +30,12 @@ from typing import Any
 from airflow_provider_infakt.api.auth import ApiKeyAuth, OAuth1Auth, XAuth
 from airflow_provider_infakt.api.errors import InfaktConfigError
 from airflow_provider_infakt.api.settings import ClientSettings, RateLimit
+from airflow_provider_infakt.hooks.extras import EXTRA_FIELDS, SECRET_EXTRA_FIELDS
 
 #: inFakt's own base URLs.
 PRODUCTION_V3 = "https://api.infakt.pl/api/v3"
 SANDBOX_V3 = "https://api.sandbox-infakt.pl/api/v3"
 PRODUCTION_V2 = "https://www.infakt.pl/api/v2"
-#: Extra fields this provider reads, for the connection form and for typo detection.
-EXTRA_FIELDS = (
-    "api_version",
-    "format",
-    "sandbox",
-    "oauth_token",
-    "oauth_token_secret",
-    "xauth_username",
-    "xauth_password",
-    "timeout",
-    "deadline",
-    "verify",
-    "max_retries",
-    "allow_http",
-    "rate_limit",
-    "web_url",
-)
-#: Extra fields holding secrets: masked in logs as soon as they are read.
-SECRET_EXTRA_FIELDS = ("oauth_token_secret", "xauth_password")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,35 +2,20 @@
 
 Airflow 2 (and Airflow 3 before 3.2) builds the form from the hook's ``get_connection_form_widgets`` and
 ``get_ui_field_behaviour``; Airflow 3.2+ reads ``conn-fields`` and ``ui-field-behaviour`` from the
-provider info. Both are made from the tables below, so they cannot drift apart.
+provider info. Both are made from the tables below, and the fields from the one list of extras in
+`hooks/extras.py`, so they cannot drift apart.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-#: Extra field -> (label, kind, description); kind is "string", "password" or "boolean".
+from airflow_provider_infakt.hooks.extras import EXTRAS
+
+#: Extra field -> (label, kind, description) of the fields the form shows; made from
+#: :data:`~airflow_provider_infakt.hooks.extras.EXTRAS`, the one list of extras.
 FORM_FIELDS: dict[str, tuple[str, str, str]] = {
-    "api_version": ("API version", "string", "v3 (default; API key) or v2 (OAuth 1.0a / xAuth)"),
-    "format": ("Format (v2)", "string", "json (default) or xml; v3 is always JSON"),
-    "sandbox": (
-        "Use the v3 sandbox",
-        "boolean",
-        "With an empty host: api.sandbox-infakt.pl instead of api.infakt.pl",
-    ),
-    "oauth_token": ("OAuth token (v2)", "string", "Access token of the three-legged OAuth flow"),
-    "oauth_token_secret": ("OAuth token secret (v2)", "password", "Access token secret"),
-    "xauth_username": ("xAuth username (v2)", "string", "Instead of a token pair: the inFakt login"),
-    "xauth_password": ("xAuth password (v2)", "password", "The inFakt password, exchanged once for a token"),
-    "timeout": ("Timeout (seconds)", "string", "Read timeout of each request (default 30)"),
-    "deadline": (
-        "Deadline (seconds)",
-        "string",
-        "The longest one request may take in all, however slowly the server answers "
-        "(default: connect + 2 x read timeout, 70)",
-    ),
-    "max_retries": ("Max retries", "string", "Retries of safe-to-repeat failures (default 3)"),
-    "web_url": ("Invoice page URL", "string", "Template of the invoice link, with {invoice_id}"),
+    name: (field.label, field.kind, field.description) for name, field in EXTRAS.items() if field.in_form
 }
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from airflow.sdk.definitions.mappedoperator import OperatorPartial
 
     from airflow_provider_infakt.api import Delivery
+    from airflow_provider_infakt.api.errors import InfaktError
     from airflow_provider_infakt.hooks.infakt import InfaktHook
     from airflow_provider_infakt.ledger import Entry as LedgerEntry
     from airflow_provider_infakt.ledger import Ledger
@@ -251,13 +252,12 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
     # -- steps -------------------------------------------------------------------------------------
     def _validate(self, hook: InfaktHook) -> int | str:
         """Check every rendered value (raises before any request); return the invoice reference."""
-        # deferred: see _do_render_template_fields
-        from airflow_provider_infakt.api.protocol import build_deliver
-        from airflow_provider_infakt.api.vocabulary import validate_invoice_id
+        from airflow_provider_infakt.api.protocol import check_deliver  # deferred: see _do_render_template_fields
 
-        settings = hook.settings
-        build_deliver(settings, self.invoice_id, self.type, self.doc_type, self.recipient, self.locale, self.send_copy)
-        return validate_invoice_id(self.invoice_id, settings.api_version)
+        args = check_deliver(
+            hook.settings, self.invoice_id, self.type, self.doc_type, self.recipient, self.locale, self.send_copy
+        )
+        return args.invoice_id
 
     def _ledger(self, context: Context, hook: InfaktHook, invoice_ref: int | str) -> Ledger | None:
         from airflow_provider_infakt.ledger import Ledger, ledger_key  # deferred: see _do_render_template_fields
@@ -345,9 +345,9 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         return delivery.invoice_id
 
     @staticmethod
-    def _nothing_sent(exc: Exception) -> Exception:
-
-        if getattr(exc, "retryable", False):
+    def _nothing_sent(exc: InfaktError) -> Exception:
+        """inFakt's answer (or a connection never made) proved nothing was sent; retry only if that may help."""
+        if exc.retryable:
             return AirflowException(f"Nothing was sent: {exc}")
         return AirflowFailException(f"Nothing was sent: {exc}")
 

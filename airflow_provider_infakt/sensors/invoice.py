@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from airflow_provider_infakt._compat import (
     AirflowFailException,
     AirflowSensorTimeout,
-    AirflowSkipException,
     BaseSensorOperator,
     PokeReturnValue,
     get_conf_value,
@@ -95,9 +94,13 @@ class InfaktInvoiceSensor(BaseSensorOperator):
         except InfaktConfigError as exc:
             raise AirflowFailException(str(exc)) from None
 
-    # -- poke and reschedule modes -----------------------------------------------------------------
+    # -- poke, reschedule and deferrable modes ----------------------------------------------------
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """Read the invoice once: done when its status is a target; waits out 429/5xx/connection errors.
+
+        In deferrable mode the first poke that is not done hands the wait to :class:`InfaktInvoiceTrigger`
+        (``defer`` raises), so ``BaseSensorOperator.execute`` runs the first read in every mode and its
+        ``soft_fail``/``never_fail`` handling applies to it unchanged.
 
         :param context: the task's context.
         """
@@ -105,7 +108,10 @@ class InfaktInvoiceSensor(BaseSensorOperator):
 
         hook = InfaktHook(infakt_conn_id=self.infakt_conn_id)
         invoice_ref, statuses = self._checked(hook)
-        return self._poke_once(context, hook, invoice_ref, statuses)
+        done = self._poke_once(context, hook, invoice_ref, statuses)
+        if not done and self.deferrable:
+            self._defer(invoice_ref, statuses)
+        return done
 
     def _poke_once(
         self, context: Context, hook: InfaktHook, invoice_ref: int | str, statuses: list[str]
@@ -128,30 +134,10 @@ class InfaktInvoiceSensor(BaseSensorOperator):
         context["ti"].xcom_push(key=STATUS_XCOM_KEY, value=invoice.status)
         return PokeReturnValue(is_done=True, xcom_value=invoice_ref)
 
-    # -- deferrable mode ---------------------------------------------------------------------------
-    def execute(self, context: Context) -> Any:
-        """Poke once; when not done and deferrable, hand the wait to :class:`InfaktInvoiceTrigger`.
-
-        :param context: the task's context.
-        """
-        if not self.deferrable:
-            return super().execute(context)
+    def _defer(self, invoice_ref: int | str, statuses: list[str]) -> None:
         # deferred: see _checked; the trigger module also loads the async client and airflow.triggers
-        from airflow_provider_infakt.hooks.infakt import InfaktHook
         from airflow_provider_infakt.triggers.invoice import InfaktInvoiceTrigger
 
-        hook = InfaktHook(infakt_conn_id=self.infakt_conn_id)
-        try:
-            invoice_ref, statuses = self._checked(hook)
-            done = self._poke_once(context, hook, invoice_ref, statuses)
-        except AirflowFailException as exc:  # as BaseSensorOperator.execute treats a failing poke
-            if self.soft_fail or getattr(self, "never_fail", False):
-                raise AirflowSkipException(
-                    f"Skipping ({'soft_fail' if self.soft_fail else 'never_fail'}): {exc}"
-                ) from exc
-            raise
-        if done:
-            return done.xcom_value
         timeout = float(self.timeout)
         self.defer(
             trigger=InfaktInvoiceTrigger(
@@ -164,7 +150,6 @@ class InfaktInvoiceSensor(BaseSensorOperator):
             method_name="execute_complete",
             timeout=timedelta(seconds=timeout + _DEFERRAL_MARGIN),
         )
-        return None  # not reached: defer() raises
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger's one event: return the invoice id, or fail / time out.

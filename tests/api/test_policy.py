@@ -70,8 +70,8 @@ def test_retry_table_for_answers(request_, status, headers, retry, expected):
         (DELIVER, "connect", 1, 0.75),  # nothing was sent: safe
         (DELIVER, "connect", 3, 3.0),
         (DELIVER, "connect", 4, None),
-        (READ, "sent", 1, 0.75),
-        (DELIVER, "sent", 1, None),  # may have arrived: never resent
+        (READ, "maybe_sent", 1, 0.75),
+        (DELIVER, "maybe_sent", 1, None),  # may have arrived: never resent
         (READ, "fatal", 1, None),
         (DELIVER, "fatal", 1, None),
     ],
@@ -91,8 +91,8 @@ def test_backoff_grows_caps_and_jitters():
     [
         (DELIVER, "connect", e.InfaktConnectionError, True),
         (DELIVER, "fatal", e.InfaktConnectionError, False),
-        (DELIVER, "sent", e.InfaktUnknownOutcome, False),
-        (READ, "sent", e.InfaktTransportError, True),
+        (DELIVER, "maybe_sent", e.InfaktUnknownOutcome, False),
+        (READ, "maybe_sent", e.InfaktTransportError, True),
     ],
 )
 def test_failure_errors(request_, kind, cls, retryable):
@@ -126,7 +126,7 @@ def test_exchange_retries_rate_limits_then_answers():
 
 def test_exchange_never_resends_a_deliver_after_a_drop():
     with pytest.raises(e.InfaktUnknownOutcome):
-        drive(DELIVER, [Failure("sent", "RemoteDisconnected")])
+        drive(DELIVER, [Failure("maybe_sent", "RemoteDisconnected")])
 
 
 def test_exchange_returns_the_last_rate_limited_answer_when_out_of_retries():

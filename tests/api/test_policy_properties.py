@@ -38,7 +38,7 @@ NOW = 1_000_000.0
 DONE = (200, 201, 202, 204)
 REFUSED = (400, 401, 402, 403, 404, 406, 422, 423)
 READ_RETRY = (429, 500, 502, 503, 504)
-FAILURE_KINDS = ("connect", "fatal", "sent", "too_large")
+FAILURE_KINDS = ("connect", "fatal", "maybe_sent", "too_large")
 
 
 def policy_settings(max_retries: int, base: float, top: float, cap: float) -> Any:
@@ -112,7 +112,7 @@ def test_property_when_a_transport_failure_is_followed_by_another_try(settings_,
     request = request_for(settings_, kind)
     delay = retry_delay_after_failure(settings_, request, Failure(failure, "detail"), retry, random=lambda: jitter)
     nothing_sent = failure == "connect"
-    harmless = kind == "read" and failure == "sent"
+    harmless = kind == "read" and failure == "maybe_sent"
     if retry > settings_.max_retries or not (nothing_sent or harmless):
         assert delay is None
     else:
@@ -141,7 +141,7 @@ def test_property_the_error_for_a_transport_failure(kind, failure, status, limit
         assert (error.status, error.limit) == (status or 0, limit or 0)
     else:
         assert type(error) is e.InfaktTransportError and error.retryable
-    if failure in ("connect",) or (failure == "sent" and kind == "read"):
+    if failure in ("connect",) or (failure == "maybe_sent" and kind == "read"):
         assert f"{attempts} attempt{'s' if attempts != 1 else ''}" in str(error)
     assert request.route in str(error) or isinstance(error, e.InfaktUnknownOutcome)
 
@@ -194,7 +194,7 @@ def test_property_a_deliver_is_sent_again_only_after_proof_that_nothing_was_done
                 isinstance(earlier, Response) and earlier.status == 429
             ), earlier
         else:
-            assert (isinstance(earlier, Failure) and earlier.kind in ("connect", "sent")) or (
+            assert (isinstance(earlier, Failure) and earlier.kind in ("connect", "maybe_sent")) or (
                 isinstance(earlier, Response) and earlier.status in (*READ_RETRY, 301, 302, 303, 307, 308)
             ), earlier
     tries = len([a for a in answered if not (isinstance(a, Response) and a.status in p.REDIRECT_STATUSES)])
@@ -202,7 +202,7 @@ def test_property_a_deliver_is_sent_again_only_after_proof_that_nothing_was_done
     last = answered[-1]
     if isinstance(last, Failure):
         assert isinstance(outcome, e.InfaktError)
-        if kind == "deliver" and last.kind in ("sent", "too_large"):
+        if kind == "deliver" and last.kind in ("maybe_sent", "too_large"):
             assert isinstance(outcome, e.InfaktUnknownOutcome)
     elif isinstance(outcome, Response):
         assert outcome is last

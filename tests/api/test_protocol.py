@@ -573,3 +573,26 @@ def test_redirect_never_turns_a_deliver_into_a_get(v3):
     assert p.follow_redirect(request, 308, "/api/v3/invoices/1/deliver_via_email.json").method == "POST"
     with pytest.raises(e.InfaktRedirectError, match="GET"):
         p.follow_redirect(request, 303, "/somewhere")
+
+
+def test_check_deliver_validates_without_building_and_keeps_the_address_out_of_repr():
+    from .conftest import v2_settings, v3_settings
+
+    args = p.check_deliver(v3_settings(), "7", "mail", "d_org", "Klient@Firma.example", "en", True)
+    assert (args.invoice_id, args.type, args.doc_type, args.locale, args.send_copy, args.api_version) == (
+        7,
+        "mail",
+        "d_org",
+        "en",
+        True,
+        "v3",
+    )
+    assert args.recipient is not None and "firma.example" in args.recipient.lower()
+    assert "firma" not in repr(args).lower()
+    # the same refusals as build_deliver, before anything is built
+    with pytest.raises(InfaktValidationError) as caught:
+        p.check_deliver(v3_settings(), 7, "post", "org", "a@b.example")
+    assert caught.value.field == "recipient" and "a@b.example" not in str(caught.value)
+    with pytest.raises(InfaktValidationError) as caught:
+        p.check_deliver(v2_settings(), 7, "mail", "org", locale="pl")
+    assert caught.value.field == "locale"

@@ -21,7 +21,6 @@ from airflow_provider_infakt.api.vocabulary import (
     validate_format,
     validate_invoice_id,
     validate_locale,
-    validate_print_type,
     validate_recipient,
     validate_send_copy,
     validate_status,
@@ -56,7 +55,6 @@ def test_the_sets_are_the_documented_ones():
         (validate_doc_type, "doc_type", "kopia", vocabulary.DOC_TYPES),
         (validate_locale, "locale", "de", vocabulary.LOCALES),
         (validate_status, "status", "payed", vocabulary.STATUSES),
-        (validate_print_type, "print_type", "orginal", vocabulary.PRINT_TYPES),
         (validate_api_version, "api_version", "v4", ("v2", "v3")),
     ],
 )
@@ -87,7 +85,6 @@ def test_every_refusal_names_field_value_and_allowed_set(validate, field, bad, a
         (validate_locale, "PL", "pl"),
         (validate_status, "zapłacona", "paid"),
         (validate_status, "Paid", "paid"),
-        (validate_print_type, "KOPIA", "copy"),
     ],
 )
 def test_near_misses_get_a_suggestion(validate, bad, suggestion):

@@ -138,6 +138,9 @@ def test_ledger_records_sent_without_the_address(infakt_emulator, conn):
     entry = store.only()
     assert (entry.state, entry.invoice_id, entry.status_before, entry.try_number) == ("sent", 1, "draft", 1)
     assert "klient@firma.example" not in json.dumps(store)
+    # "sent" keeps the time the attempt started sending (the "sending" record's), not when it finished
+    deliver = [r.time for r in infakt_emulator.requests if "deliver" in r.route]
+    assert len(deliver) == 1 and entry.started <= deliver[0]
 
 
 def test_a_retry_after_sent_does_not_send(infakt_emulator, conn):
@@ -244,7 +247,40 @@ def test_link_reads_only_xcom(monkeypatch):
     assert asked == [INVOICE_URL_XCOM_KEY]
 
 
-@pytest.mark.parametrize("window", ["5", -1, float("nan"), float("inf"), True, None, dt.timedelta(days=2)])
+def test_a_failed_status_read_says_so_and_sends_nothing(infakt_emulator, conn):
+    """Settling an unknown outcome needs the invoice's status; when that read fails, a retry decides."""
+    store = DictStore()
+    infakt_emulator.fault("v3.deliver_via_email", drop="after")
+    task = op(invoice_id=2, in_flight_window=0)
+    with pytest.raises(AirflowException):
+        task.execute(context(store))
+    infakt_emulator.fault("v3.invoice", status=404, times=None)
+    with pytest.raises(AirflowException) as raised:
+        task.execute(context(store, try_number=2))
+    assert not isinstance(raised.value, AirflowFailException)
+    assert "reading the invoice to find out what happened failed, so nothing was sent" in str(raised.value)
+    assert len(infakt_emulator.deliveries) == 1 and store.only().state == "sending"
+
+
+def test_without_a_store_resend_leaves_the_decision_to_a_retry(infakt_emulator, conn):
+    infakt_emulator.fault("v3.deliver_via_email", drop="after")
+    with pytest.raises(AirflowException) as raised:
+        op(invoice_id=1, on_unknown_outcome="resend").execute(context(None))
+    assert not isinstance(raised.value, AirflowFailException)  # Airflow retries it, as asked
+    assert "on_unknown_outcome='resend': a retry will send again" in str(raised.value)
+
+
+@pytest.mark.parametrize("window", [0, 0.0, 86400, 86400.0, dt.timedelta(days=1), dt.timedelta(0)])
+def test_in_flight_window_bounds_are_inclusive(window):
+    from airflow_provider_infakt.operators.deliver import _window_seconds
+
+    assert _window_seconds(window) == float(window.total_seconds() if isinstance(window, dt.timedelta) else window)
+
+
+@pytest.mark.parametrize(
+    "window",
+    ["5", -1, -0.001, 86400.001, 86401, float("nan"), float("inf"), True, None, dt.timedelta(days=2), 10**400],
+)
 def test_bad_in_flight_window_fails_before_any_request(infakt_emulator, conn, window):
     with pytest.raises(AirflowFailException, match=r"in_flight_window=.* is not a number of seconds"):
         op(invoice_id=1, in_flight_window=window).execute(context(DictStore()))
@@ -280,6 +316,46 @@ def test_a_window_longer_than_execution_timeout_fails_with_not_known_yet(infakt_
     assert not isinstance(raised.value, AirflowFailException)  # a later retry will check
     assert "outcome is not known yet" in str(raised.value)
     assert [r.route for r in infakt_emulator.requests].count("v3.deliver_via_email") == 1
+
+
+class FakeClock:
+    """Stands in for the operator's ``time`` module: a fixed ``time()``, and ``sleep`` that only records."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+@pytest.mark.parametrize(("before_window_end", "waits"), [(8.0, True), (8.5, False)])
+def test_the_wait_budget_is_four_fifths_of_execution_timeout_inclusive(
+    infakt_emulator, conn, monkeypatch, before_window_end, waits
+):
+    """execution_timeout 10 s: a retry may wait up to 8 s for the in-flight window; longer fails."""
+    from airflow_provider_infakt.operators import deliver as deliver_module
+
+    store = DictStore()
+    infakt_emulator.fault("v3.deliver_via_email", drop="after")
+    task = op(invoice_id=2, in_flight_window=600, execution_timeout=dt.timedelta(seconds=10))
+    with pytest.raises(AirflowException):
+        task.execute(context(store))
+    (key,) = store
+    store[key]["started"] = 1000.0  # the window ends at 1600.0
+    clock = FakeClock(1600.0 - before_window_end)
+    monkeypatch.setattr(deliver_module, "time", clock)
+    if waits:
+        assert task.execute(context(store, try_number=2)) == 2  # waited, read 'sent': delivered
+        assert clock.slept == [before_window_end]
+    else:
+        with pytest.raises(AirflowException, match="outcome is not known yet"):
+            task.execute(context(store, try_number=2))
+        assert clock.slept == []
+    assert len(infakt_emulator.deliveries) == 1
 
 
 def test_a_record_from_another_map_index_is_honoured(infakt_emulator, conn):
@@ -390,3 +466,34 @@ def test_a_refusal_whose_record_cannot_be_removed_fails_for_a_retry(infakt_emula
     assert not isinstance(raised.value, AirflowFailException)
     assert "could not be written" in str(raised.value)
     assert infakt_emulator.deliveries == []
+
+
+def _user_asset(name: str) -> Any:
+    try:  # Airflow 3
+        from airflow.sdk import Asset
+
+        return Asset(name=name, uri=f"s3://bucket/{name}")
+    except ImportError:  # Airflow 2.10-2.11
+        from airflow.datasets import Dataset
+
+        return Dataset(uri=f"s3://bucket/{name}")
+
+
+def _inlet_names(inlets: Any) -> list[str]:
+    return [getattr(i, "name", None) or i.uri for i in inlets]
+
+
+def test_every_delivery_task_declares_the_ledger_asset_once_and_keeps_the_users_inlets():
+    from airflow_provider_infakt._compat import ledger_asset
+    from airflow_provider_infakt.ledger import LEDGER_ASSET_NAME
+
+    ledger = [LEDGER_ASSET_NAME] if ledger_asset() is not None else []  # no asset state store before 3.3
+    mine, other = _user_asset("mine"), _user_asset("other")
+    mine_name, other_name = _inlet_names([mine, other])
+    assert _inlet_names(op(invoice_id=1).inlets) == ledger
+    assert _inlet_names(op(invoice_id=1, inlets=mine).inlets) == [mine_name, *ledger]
+    assert _inlet_names(op(invoice_id=1, inlets=[mine, other]).inlets) == [mine_name, other_name, *ledger]
+    if ledger_asset() is not None:  # declared by the user already: not twice
+        assert _inlet_names(op(invoice_id=1, inlets=[ledger_asset(), mine]).inlets) == [*ledger, mine_name]
+    mapped = InfaktDeliverInvoiceOperator.partial(task_id="deliver_many", inlets=[mine]).expand(invoice_id=[1, 2])
+    assert _inlet_names(mapped.partial_kwargs["inlets"]) == [mine_name, *ledger]

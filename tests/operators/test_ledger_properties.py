@@ -6,7 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_infakt.operators.ledger import (
@@ -94,9 +94,16 @@ def test_property_any_stored_value_loads_as_a_well_formed_entry_or_none(value, c
 
 @PROPERTY
 @given(
-    value=st.dictionaries(st.text(max_size=3), json_value, max_size=3),
+    value=st.dictionaries(
+        st.one_of(st.sampled_from(["invoice_id", "started", "status_before"]), st.text(max_size=3)),
+        json_value,
+        max_size=3,
+    ),
     state=st.one_of(json_value, st.sampled_from(["sending", "sent", "SENT", "draft"])),
 )
+@example(value={"invoice_id": None}, state="sent")  # a time but no id
+@example(value={"started": "yesterday"}, state="sent")  # an id but no time
+@example(value={"invoice_id": [7], "started": None}, state="sending")
 def test_property_a_record_needs_a_known_state_an_id_and_a_time(value, state):
     record = {"state": state, "invoice_id": 7, "started": 1.0, **value}
     entry = Entry.load(record)
@@ -108,8 +115,14 @@ def test_property_a_record_needs_a_known_state_an_id_and_a_time(value, state):
     assert (entry is not None) == well_formed
 
 
+_STARTED_AT_100 = Entry(state="sending", invoice_id=1, status_before="draft", try_number=1, map_index=-1, started=100.0)
+
+
 @PROPERTY
 @given(entry=entries, window=st.floats(min_value=0, max_value=1e7), now=st.floats(min_value=0, max_value=4e9))
+@example(entry=_STARTED_AT_100, window=10.0, now=500.0)  # long past the window: exactly 0, no wait at all
+@example(entry=_STARTED_AT_100, window=10.0, now=110.0)  # the window's last instant
+@example(entry=_STARTED_AT_100, window=10.0, now=104.5)  # still in flight
 def test_property_seconds_until_settled(entry, window, now):
     wait = seconds_until_settled(entry, window, now)
     assert wait >= 0
@@ -170,3 +183,10 @@ def test_property_the_ledger_writes_what_it_reads(invoice_id, status_before, try
     assert ledger.read() is None and store == {}
     store["k"] = {"state": "sending"}  # a record this version cannot read counts as none
     assert ledger.read() is None
+
+
+def test_the_key_format_never_changes():
+    """Records written by an earlier release must be found after an upgrade in the middle of a DAG run:
+    the key of a given delivery is fixed (prefix + the first 40 hex digits of SHA-256 of the parts)."""
+    key = ledger_key("billing", "manual__2026-11-30", "deliver", 42, "mail", "org", None)
+    assert key == "infakt-delivery/v1/383ce0549ab1bdcf41106b3244ebbaf4458130d9"  # v1's format, pinned
