@@ -214,9 +214,18 @@ def test_v2_xml_success_with_anything_but_the_invoice_id_is_unknown(raw_id):
 
 
 @pytest.mark.parametrize("kind", ["v2json", "v2xml"])
-@pytest.mark.parametrize("body", [b"", HTML, b"{", b"<invoice><invoice_id>1</invoice_id>", b'{"invoice":{"id":null}}'])
-def test_v2_success_status_with_an_unreadable_body_is_unknown(kind, body):
-    unknown(kind, 200, {}, body)
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b"", "an empty body"),
+        (HTML, "names no invoice_id"),
+        (b"{", "unreadable JSON"),
+        (b"<invoice><invoice_id>1</invoice_id>", "unreadable XML"),
+        (b'{"invoice":{"id":null}}', "names no invoice_id"),
+    ],
+)
+def test_v2_success_status_with_an_unreadable_body_is_unknown(kind, body, said):
+    assert said in str(unknown(kind, 200, {}, body))  # the message says what was wrong with the answer
 
 
 @pytest.mark.parametrize("kind", list(KINDS))

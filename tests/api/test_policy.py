@@ -162,6 +162,39 @@ def test_exchange_refuses_cross_origin_redirects_and_loops():
         drive(READ, [loop] * 5)
 
 
+@pytest.mark.parametrize("max_redirects", [0, 1, 3])
+def test_exchange_follows_exactly_max_redirects(max_redirects):
+    settings = v3_settings(max_redirects=max_redirects)
+    request = p.build_get_invoice(settings, 1)
+    moved = Response(302, {"Location": "/api/v3/invoices/1.json"}, b"")
+    final = Response(200, {}, b"{}")
+    actions, result = drive(request, [moved] * max_redirects + [final], settings=settings)
+    assert result is final and sum(isinstance(a, Send) for a in actions) == max_redirects + 1
+    with pytest.raises(e.InfaktRedirectError, match=f"more than {max_redirects} redirects"):
+        drive(request, [moved] * (max_redirects + 1) + [final], settings=settings)
+
+
+class _Limiter:
+    """A rate limiter that asks for the given waits, one per request."""
+
+    def __init__(self, *waits: float) -> None:
+        self.waits = list(waits)
+
+    def reserve(self, method: str) -> float:
+        return self.waits.pop(0)
+
+
+def test_exchange_waits_exactly_what_the_limiter_asks_and_nothing_when_it_asks_nothing():
+    ok = Response(200, {}, b"{}")
+    actions, _ = drive(READ, [ok], limiter=_Limiter(0.0))
+    assert [type(a).__name__ for a in actions] == ["Send"]  # no Sleep(0) either
+    actions, _ = drive(READ, [ok], limiter=_Limiter(0.4))
+    assert [(type(a).__name__, getattr(a, "seconds", None)) for a in actions] == [("Sleep", 0.4), ("Send", None)]
+    actions, _ = drive(READ, [Response(500, {}, b""), ok], limiter=_Limiter(0.0, 2.5))
+    assert [type(a).__name__ for a in actions] == ["Send", "Sleep", "Sleep", "Send"]  # backoff, then the limiter
+    assert [a.seconds for a in actions if isinstance(a, Sleep)] == [0.75, 2.5]
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 0.0
