@@ -61,6 +61,8 @@ _ANSWER_TESTS = (
     "tests/api/test_policy_properties.py",
     "tests/api/test_protocol.py",
     "tests/api/test_hostile_answers.py",
+    "tests/api/test_replay.py",
+    "tests/api/test_errors.py",
 )
 
 

@@ -182,9 +182,7 @@ def _deliver_error(request: Request, status: int, headers: Mapping[str, str], bo
     if status == RATE_LIMITED_STATUS:
         return _api_error(request, status, headers, body, now)
     own = False
-    message: str | None = None
-    echo: str | None = None
-    errors: dict[str, list[str]] = {}
+    message: str | None = None  # only inFakt's own error body has one
     try:
         kind, doc = _decode_as(body, headers, request.format)
     except _Unreadable:

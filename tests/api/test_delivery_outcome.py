@@ -233,3 +233,23 @@ def test_v2_success_status_with_an_unreadable_body_is_unknown(kind, body, said):
 def test_deeply_nested_answers_never_raise_a_raw_error(kind, status):
     for body in (b"[" * 100_000, b'{"a":' * 100_000, b"<a>" * 100_000 + b"</a>" * 100_000):
         unknown(kind, status, {}, body)
+
+
+# -- what the message of an unknown outcome says, by the status's class ----------------------------
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [
+        (300, "a redirect to"),
+        (304, "a redirect to"),
+        (399, "a redirect to"),
+        (405, "is not an answer that proves whether inFakt acted"),
+        (418, "is not an answer that proves whether inFakt acted"),
+        (499, "is not an answer that proves whether inFakt acted"),
+        (500, "a proxy may answer so after inFakt acted"),
+        (503, "a proxy may answer so after inFakt acted"),
+        (599, "a proxy may answer so after inFakt acted"),
+    ],
+)
+def test_an_unknown_outcome_says_what_kind_of_answer_came(kind, status, said):
+    assert said in str(unknown(kind, status, JSON_HEADERS, b""))

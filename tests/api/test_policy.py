@@ -124,6 +124,12 @@ def test_exchange_retries_rate_limits_then_answers():
     assert result is ok
 
 
+def test_an_answer_over_the_size_cap_keeps_its_status_and_the_cap():
+    error = failure_error(READ, Failure("too_large", "body over the cap", status=200, limit=4096), 1)
+    assert isinstance(error, e.InfaktResponseTooLargeError)
+    assert (error.status, error.limit) == (200, 4096)
+
+
 def test_exchange_never_resends_a_deliver_after_a_drop():
     with pytest.raises(e.InfaktUnknownOutcome):
         drive(DELIVER, [Failure("maybe_sent", "RemoteDisconnected")])

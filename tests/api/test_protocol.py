@@ -596,3 +596,18 @@ def test_check_deliver_validates_without_building_and_keeps_the_address_out_of_r
     with pytest.raises(InfaktValidationError) as caught:
         p.check_deliver(v2_settings(), 7, "mail", "org", locale="pl")
     assert caught.value.field == "locale"
+
+
+def test_error_for_without_now_reads_an_http_date_retry_after_against_the_clock():
+    """Retry-After as an HTTP date means "until then": without ``now`` it is measured from the real time."""
+    import email.utils
+    import time
+
+    from .conftest import v3_settings
+
+    request = p.build_get_invoice(v3_settings(), 1)
+    then = email.utils.formatdate(time.time() + 30, usegmt=True)
+    error = p.error_for(request, 429, {"Retry-After": then}, b'{"error": "Too many requests"}')
+    assert error.retry_after is not None and 25 <= error.retry_after <= 31
+    fixed = p.error_for(request, 429, {"Retry-After": then}, b"{}", now=time.time() - 100)
+    assert fixed.retry_after is not None and fixed.retry_after >= 125  # the given now, not the clock
