@@ -243,6 +243,8 @@ def test_deeply_nested_answers_never_raise_a_raw_error(kind, status):
         (300, "a redirect to"),
         (304, "a redirect to"),
         (399, "a redirect to"),
+        (206, "is not an answer that proves whether inFakt acted"),
+        (299, "is not an answer that proves whether inFakt acted"),
         (405, "is not an answer that proves whether inFakt acted"),
         (418, "is not an answer that proves whether inFakt acted"),
         (499, "is not an answer that proves whether inFakt acted"),
