@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ..compat import keep_in_process_execution_api_alive
+from ..compat import keep_in_process_execution_api_alive, validate_in_process_reschedule_start_date
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -20,10 +20,13 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="session", autouse=True)
 def _in_process_execution_api_ready() -> Any:
     """dag.test() on Airflow 3.0-3.2 closes its in-process API under a running task (see
-    :func:`tests.compat.keep_in_process_execution_api_alive`); keep it open, as 3.3 does."""
-    undo = keep_in_process_execution_api_alive()
+    :func:`tests.compat.keep_in_process_execution_api_alive`); keep it open, as 3.3 does. dag.test() on
+    Airflow 3.0 hands a rescheduled sensor an unvalidated answer (see
+    :func:`tests.compat.validate_in_process_reschedule_start_date`); validate it, as a worker does."""
+    undos = [keep_in_process_execution_api_alive(), validate_in_process_reschedule_start_date()]
     yield
-    undo()
+    for undo in reversed(undos):
+        undo()
 
 
 @pytest.fixture(scope="session")
