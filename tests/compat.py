@@ -224,3 +224,13 @@ GENERIC_CONNECTION_FORM_REASON = (
     if airflow_version().startswith("3.0.") and not importable("wtforms")
     else None
 )
+
+
+def dag_bag(path: Any) -> Any:
+    """Airflow's ``DagBag`` of one DAG file or folder, parsed as the DAG processor parses it (its
+    ``import_errors`` are what the UI lists)."""
+    try:  # Airflow 3.2+ (airflow.models.dagbag keeps a deprecated alias)
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 2.10-3.1
+        from airflow.models.dagbag import DagBag  # type: ignore[no-redef,attr-defined]
+    return DagBag(dag_folder=str(path))

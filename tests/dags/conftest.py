@@ -7,6 +7,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,3 +112,35 @@ def use_connection(infakt_emulator, monkeypatch):
         return conn
 
     return use
+
+
+@pytest.fixture
+def pay_after_reads(infakt_emulator):
+    """``pay(invoice_id, reads, after_route=None)``: mark the invoice paid (from a thread) once the
+    emulator has served ``reads`` reads of it; with ``after_route``, only reads after the first answered
+    request whose route contains it count. The thread ends with the test."""
+    stop = threading.Event()
+    threads = []
+
+    def pay(invoice_id, reads, after_route=None):
+        def served_reads():
+            requests = infakt_emulator.requests
+            if after_route is not None:
+                start = next((i for i, r in enumerate(requests) if after_route in r.route and r.status), None)
+                requests = [] if start is None else requests[start + 1 :]
+            return sum(1 for r in requests if r.route.endswith(".invoice") and r.status == 200)
+
+        def watch():
+            while not stop.wait(0.02):
+                if served_reads() >= reads:
+                    infakt_emulator.mark_paid(invoice_id)
+                    return
+
+        thread = threading.Thread(target=watch, daemon=True)
+        thread.start()
+        threads.append(thread)
+
+    yield pay
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=5)
