@@ -31,10 +31,36 @@ def _in_process_execution_api_ready() -> Any:
 
 
 @pytest.fixture(scope="session")
-def airflow_db() -> None:
-    """Create the metadata database of the test AIRFLOW_HOME (set in tests/conftest.py) once."""
-    airflow = pathlib.Path(sys.executable).with_name("airflow")
-    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
+def airflow_db(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Create the metadata database of the test AIRFLOW_HOME (set in tests/conftest.py) once.
+
+    ``airflow db migrate`` runs once per test run: the first process that needs a database migrates a
+    template (under a lock), and each process, every xdist worker with its own AIRFLOW_HOME, copies it
+    into its own SQLite file with SQLite's backup API (safe while the process holds connections to it).
+    Migrating takes ten seconds and more on this machine; a copy takes milliseconds.
+    """
+    import fcntl
+    import sqlite3
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # one run's workers share it
+    template = shared / "airflow-template.db"
+    with (shared / "airflow-template.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not template.exists():
+            home = shared / "airflow-template-home"
+            home.mkdir(exist_ok=True)
+            airflow = pathlib.Path(sys.executable).with_name("airflow")
+            env = {**os.environ, "AIRFLOW_HOME": str(home)}  # the default database: $AIRFLOW_HOME/airflow.db
+            subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=env)
+            (home / "airflow.db").replace(template)
+    own = pathlib.Path(os.environ["AIRFLOW_HOME"]) / "airflow.db"
+    source, target = sqlite3.connect(template), sqlite3.connect(own)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
 
 
 @dataclass

@@ -163,6 +163,8 @@ def test_processing_delay_delivers_after_the_client_gave_up(infakt_emulator, con
     assert (delivery.invoice_id, delivery.doc_type) == (1, "KOPIA")
     assert delivery.time - sent_at >= 1.5
     assert infakt_emulator.invoice(1)["status"] == "sent"
+    # the request is recorded once its handler ends, just after the delivery: on a loaded machine later
+    assert _wait_for(lambda: infakt_emulator.requests)
     assert infakt_emulator.requests[-1].status == 202
 
 
