@@ -23,10 +23,12 @@ PYTEST_ARGS ?=
 
 venv: $(STAMP)
 
+# --compile-bytecode: uv writes no .pyc by default, and where PYTHONDONTWRITEBYTECODE is set nothing
+# ever does, so each process compiled Airflow anew (an Airflow import took 4.7 s of CPU instead of 2.1 s).
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python $(CONSTRAINTS:%=--constraint %) \
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python $(CONSTRAINTS:%=--constraint %) \
 		"apache-airflow==$(AIRFLOW_VERSION)" -e ".[emulator,test]"
 	rm -f $(VENV)/.installed-airflow-*
 	touch $@
