@@ -90,8 +90,8 @@ def run(version: str, default: str, pytest_args: list[str], workers: int | None,
     """
     report = OUT / f"{version}.xml"
     report.unlink(missing_ok=True)
-    # No cache provider: parallel runs would share .pytest_cache.
-    args = ["-p", "no:cacheprovider", "-rfEs", f"--junitxml={report}", *pytest_args]
+    # No cache provider: parallel runs would share .pytest_cache. The slowest tests go to the log.
+    args = ["-p", "no:cacheprovider", "-rfEs", "--durations=25", f"--junitxml={report}", *pytest_args]
     cmd = [
         make(),
         "--no-print-directory",
