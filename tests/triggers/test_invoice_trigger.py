@@ -172,16 +172,37 @@ def test_timeout_is_one_event_at_the_deadline(infakt_emulator, conn):
     assert time.time() - deadline < 0.3
 
 
-def test_429_then_success_backs_off_and_ends_with_one_event(infakt_emulator, conn):
+def test_429_then_success_backs_off_and_ends_with_one_event(infakt_emulator, conn, monkeypatch):
     conn(extra={"max_retries": 0})  # the trigger's own backoff, not the client's
     infakt_emulator.mark_paid(1)
     infakt_emulator.fault("v3.invoice", status=429, times=3)
+    waits = trigger_waits(monkeypatch)
     events = run_trigger(InfaktInvoiceTrigger(1, ["paid"], poke_interval=0.02, max_backoff=0.2))
     assert [e.payload for e in events] == [{"status": "success", "invoice_id": 1, "invoice_status": "paid"}]
     statuses = [r.status for r in infakt_emulator.requests]
     assert statuses == [429, 429, 429, 200]
+    # backing off: the waits double from poke_interval, up to max_backoff. (The gaps the server sees
+    # between the requests include each request's own time, which a loaded machine stretched more than
+    # the 0.04 s a wait grows by: compared with each other, they flaked.)
+    assert waits == pytest.approx([0.04, 0.08, 0.16])
     gaps = [b.time - a.time for a, b in zip(infakt_emulator.requests, infakt_emulator.requests[1:], strict=False)]
-    assert gaps[1] > gaps[0]  # backing off
+    assert all(gap >= wait for gap, wait in zip(gaps, waits, strict=True))  # and each wait was waited
+
+
+def trigger_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The delays the trigger itself asks ``asyncio.sleep`` for (others' sleeps are not recorded)."""
+    import sys
+
+    waits: list[float] = []
+    sleep = asyncio.sleep
+
+    def recording_sleep(delay: float, *args: object, **kwargs: object) -> object:
+        if sys._getframe(1).f_globals.get("__name__") == InfaktInvoiceTrigger.__module__:
+            waits.append(delay)
+        return sleep(delay, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "sleep", recording_sleep)
+    return waits
 
 
 def test_503_with_retry_after_is_honoured(infakt_emulator, conn):
