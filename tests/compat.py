@@ -244,3 +244,14 @@ def dag_bag(path: Any) -> Any:
     except ImportError:  # Airflow 2.10-3.1
         from airflow.models.dagbag import DagBag  # type: ignore[no-redef,attr-defined]
     return DagBag(dag_folder=str(path))
+
+
+#: Whether Flask-AppBuilder and WTForms are installed: always with Airflow 2 (its UI is built on them);
+#: with Airflow 3 only with the FAB provider, which the test venvs do not install.
+HAS_FAB = importable("flask_appbuilder") and importable("wtforms")
+#: Why a test that builds the real WTForms widgets is skipped here (only read where it is skipped).
+NO_FAB_REASON = (
+    f"Airflow {airflow_version()} is installed without Flask-AppBuilder and WTForms (Airflow 3 leaves them to "
+    "the FAB provider), so the real widget classes cannot be built; test_connection_form_as_the_ui_shows_it "
+    "checks the form Airflow 3's UI builds from the same hook methods (3.0, 3.1) or provider info (3.2+)"
+)

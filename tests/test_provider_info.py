@@ -13,13 +13,7 @@ import pytest
 import airflow_provider_infakt
 from airflow_provider_infakt.hooks.form import FORM_FIELDS
 
-from .compat import GENERIC_CONNECTION_FORM_REASON, airflow_version, importable, ui_connection_form
-
-NO_FAB_REASON = (
-    f"Airflow {airflow_version()} is installed without Flask-AppBuilder and WTForms (Airflow 3 leaves them to "
-    "the FAB provider), so the real widget classes cannot be built; test_connection_form_as_the_ui_shows_it "
-    "checks the form Airflow 3's UI builds from the same hook methods (3.0, 3.1) or provider info (3.2+)"
-)
+from .compat import GENERIC_CONNECTION_FORM_REASON, HAS_FAB, NO_FAB_REASON, airflow_version, ui_connection_form
 
 AIRFLOW = str(pathlib.Path(sys.executable).with_name("airflow"))
 
@@ -83,7 +77,7 @@ def test_connection_form_as_the_ui_shows_it():
     assert {name for name, secret in form["extra"].items() if secret} == {"oauth_token_secret", "xauth_password"}
 
 
-@pytest.mark.skipif(not importable("flask_appbuilder") or not importable("wtforms"), reason=NO_FAB_REASON)
+@pytest.mark.skipif(not HAS_FAB, reason=NO_FAB_REASON)
 def test_airflow2_form_widgets_cover_every_field():
     from airflow_provider_infakt.hooks.infakt import InfaktHook
 
