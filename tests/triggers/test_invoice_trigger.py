@@ -125,8 +125,14 @@ def test_success_is_one_event(infakt_emulator, conn):
 def test_waits_until_the_status_is_reached(infakt_emulator, conn):
     asyncio_loop_marker = {}
 
+    def reads():
+        return len([r for r in infakt_emulator.requests if r.route == "v3.invoice"])
+
     async def pay_later():
-        await asyncio.sleep(0.3)
+        # Paid once the trigger has read the invoice twice (not at a fixed time: on a loaded machine its
+        # first read came after 0.3 s, so it never had to wait).
+        while reads() < 2:
+            await asyncio.sleep(0.01)
         infakt_emulator.mark_paid(3)
         asyncio_loop_marker["paid"] = True
 
@@ -140,9 +146,9 @@ def test_waits_until_the_status_is_reached(infakt_emulator, conn):
         return events
 
     with loop_blocks(loop_of_test) as blocks:
-        events = asyncio.run(both(), debug=True)
+        events = asyncio.run(asyncio.wait_for(both(), 30), debug=True)
     assert [e.payload["status"] for e in events] == ["success"]
-    assert len([r for r in infakt_emulator.requests if r.route == "v3.invoice"]) >= 3
+    assert reads() >= 3  # two before the payment, one after
     assert blocks == []
 
 
