@@ -54,6 +54,30 @@ def mask_secret(secret: str | None, name: str | None = None) -> None:
         _mask_secret(secret, name)
 
 
+def worker_masks_rendered_fields() -> bool:
+    """Whether a value registered with :func:`mask_secret` during rendering is masked in the stored
+    rendered template fields (the UI's "Rendered Template" tab) when a worker runs the task.
+
+    Airflow 2.10/2.11: the worker writes them itself, through the secrets masker :func:`mask_secret`
+    fills. Airflow 3.1+: the task runner redacts them in the task process before it sends them. Airflow
+    3.0: the task process sends them unredacted, and the API server redacts them with its own masker,
+    which never saw a secret registered in the task, so such a value is stored as it is (``dag.test()``
+    does not show this: there task, supervisor and API share one process and one masker). Detected
+    from the task runner itself, not from the version number.
+    """
+    try:  # Airflow 3.0+
+        from airflow.sdk.execution_time import task_runner
+    except ImportError:  # Airflow 2.10, 2.11
+        return True
+    import inspect
+
+    try:
+        source = inspect.getsource(task_runner._serialize_rendered_fields)
+    except (AttributeError, OSError, TypeError):  # moved or rewritten: a later Airflow than 3.0
+        return True
+    return "redact(" in source  # Airflow 3.1+ redacts in the task process; 3.0 does not
+
+
 def get_conf_value(section: str, key: str, fallback: Any = None) -> Any:
     """A configuration value, read lazily (importing configuration at module level is not free)."""
     try:  # Airflow 3.2+
@@ -83,7 +107,7 @@ def ledger_asset() -> Any:
         return None
     from airflow.sdk import Asset
 
-    from airflow_provider_infakt.operators.ledger import LEDGER_ASSET_NAME
+    from airflow_provider_infakt import LEDGER_ASSET_NAME
 
     return Asset(name=LEDGER_ASSET_NAME, uri=f"infakt://{LEDGER_ASSET_NAME}")
 
@@ -94,7 +118,7 @@ def ledger_store() -> Any:
         return None
     from airflow.sdk.execution_time.context import AssetStateStoreAccessor
 
-    from airflow_provider_infakt.operators.ledger import LEDGER_ASSET_NAME
+    from airflow_provider_infakt import LEDGER_ASSET_NAME
 
     return AssetStateStoreAccessor(name=LEDGER_ASSET_NAME)
 
@@ -124,5 +148,6 @@ __all__ = [
     "ledger_asset",
     "ledger_store",
     "mask_secret",
+    "worker_masks_rendered_fields",
     "xcom_value",
 ]

@@ -5,6 +5,7 @@ not version strings compared, except in the human-readable skip reasons."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Callable
 from typing import Any
@@ -59,6 +60,11 @@ def keep_in_process_execution_api_alive() -> Callable[[], None]:
     start the lifespan without waiting for it. Airflow 3.3 ties the lifespan to the transport and waits
     for it; this does the same for the older versions (on 3.3 it changes nothing). Only ``dag.test()`` is
     affected: a worker talks to a running API server. Airflow 2 has no Execution API: nothing to do.
+
+    Airflow 3.3 also makes one in-process API per process (``functools.lru_cache``), where 3.0-3.2 build
+    a new FastAPI app for each task: about 5 s of CPU per task on 3.2, which made the DAG tests there
+    three times slower than on 3.3. This keeps the first one, as 3.3 does (each task still sets its own
+    DAG bag on it).
     """
     try:  # Airflow 3.0+
         from airflow.sdk.execution_time import supervisor
@@ -68,7 +74,11 @@ def keep_in_process_execution_api_alive() -> Callable[[], None]:
     if original is None:
         return lambda: None
 
+    started: list[Any] = []
+
     def in_process_api_server() -> Any:
+        if started:  # one per process, as in Airflow 3.3
+            return started[0]
         api = original()
         transport = api.transport  # starts the lifespan (3.0-3.2: without waiting for it)
         transport.infakt_tests_keep_alive = api  # the lifespan ends when the transport does, as in 3.3
@@ -83,6 +93,7 @@ def keep_in_process_execution_api_alive() -> Callable[[], None]:
         loop = getattr(getattr(transport, "app", None), "loop", None)
         if loop is not None:  # the lifespan has set the registry; let its start-up run to its end
             asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result(timeout=60)
+        started.append(api)
         return api
 
     supervisor.in_process_api_server = in_process_api_server
@@ -91,3 +102,156 @@ def keep_in_process_execution_api_alive() -> Callable[[], None]:
         supervisor.in_process_api_server = original
 
     return undo
+
+
+def task_deferred_exception() -> type[BaseException]:
+    """The exception ``BaseOperator.defer()`` raises: the Task SDK's from Airflow 3.2, Airflow core's in
+    2.10-3.1 (3.0 and 3.1's ``airflow.sdk.exceptions`` have no ``TaskDeferred``)."""
+    try:  # Airflow 3.2+
+        from airflow.sdk.exceptions import TaskDeferred
+    except ImportError:  # Airflow 2.10-3.1
+        from airflow.exceptions import TaskDeferred  # type: ignore[no-redef,attr-defined]
+    return TaskDeferred  # type: ignore[no-any-return]
+
+
+def validate_in_process_reschedule_start_date() -> Callable[[], None]:
+    """Make ``dag.test()`` hand a rescheduled sensor its first reschedule date as a datetime; return the undo.
+
+    Airflow 3.0's API client builds ``TaskRescheduleStartDate`` with ``model_construct`` (no validation),
+    so its ``start_date`` stays the JSON string. A worker never sees that: the answer crosses the socket
+    to the task process and is validated there. ``dag.test()``'s in-process supervisor hands the object
+    over as it is, and the second try of any ``mode="reschedule"`` sensor fails in Airflow's own
+    ``BaseSensorOperator.execute`` (``datetime - str``). This validates the answer as the socket would.
+    Airflow 3.1+ validates it in the client and Airflow 2 has no such client: nothing to do there
+    (detected, not assumed: the patch is only made where the client skips validation).
+    """
+    try:  # Airflow 3.0+
+        from airflow.sdk.api.client import TaskInstanceOperations
+        from airflow.sdk.execution_time.comms import TaskRescheduleStartDate
+    except ImportError:  # Airflow 2.10, 2.11
+        return lambda: None
+    original = TaskInstanceOperations.get_reschedule_start_date
+    source = inspect.getsource(original)
+    if "model_construct" not in source:  # Airflow 3.1+: the client validates
+        return lambda: None
+
+    def get_reschedule_start_date(self: Any, *args: Any, **kwargs: Any) -> Any:
+        answer = original(self, *args, **kwargs)
+        return TaskRescheduleStartDate.model_validate({"start_date": answer.start_date})
+
+    TaskInstanceOperations.get_reschedule_start_date = get_reschedule_start_date  # type: ignore[method-assign]
+
+    def undo() -> None:
+        TaskInstanceOperations.get_reschedule_start_date = original  # type: ignore[method-assign]
+
+    return undo
+
+
+def importable(module: str) -> bool:
+    """Whether ``module`` can be imported here (without importing it)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def ui_connection_form(conn_type: str) -> dict[str, Any]:
+    """The connection form the web UI shows for ``conn_type``, the same shape on every version:
+    ``{"hidden": {standard fields hidden}, "titles": {standard field: label}, "extra": {extra field:
+    whether it is secret}}``; empty when the UI shows the generic form.
+
+    Built in a fresh interpreter, as the UI's server builds it: Airflow 3.0 and 3.1 rebuild the providers
+    manager singleton with mocked widget classes, and 3.1+ leave ``MagicMock`` modules in ``sys.modules``
+    for WTForms and Flask-AppBuilder, which would mislead later tests of this process.
+    """
+    import json
+    import pathlib
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from tests.compat import _ui_connection_form_here\n"
+        "print(json.dumps(_ui_connection_form_here(sys.argv[1]), default=sorted))\n"
+    )
+    root = pathlib.Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code, conn_type], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    form = json.loads(out.strip().splitlines()[-1])
+    return {"hidden": set(form["hidden"]), "titles": form["titles"], "extra": form["extra"]}
+
+
+def _ui_connection_form_here(conn_type: str) -> dict[str, Any]:
+    """:func:`ui_connection_form`, in this process.
+
+    Airflow 2's Flask UI reads the providers manager's widgets and field behaviours (Flask-AppBuilder and
+    WTForms always come with Airflow 2). Airflow 3's UI asks ``/ui/connections/hook_meta``, built by
+    ``HookMetaService``: on 3.0 and 3.1 from the hook's ``get_connection_form_widgets`` and
+    ``get_ui_field_behaviour`` with FAB's classes mocked (3.0 only mocks them where WTForms is installed,
+    3.1 also where it is not), on 3.2+ from the provider info's ``conn-fields`` and ``ui-field-behaviour``.
+    """
+    try:  # Airflow 3.0+
+        from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+    except ImportError:  # Airflow 2.10, 2.11
+        return _airflow_2_connection_form(conn_type)
+    (meta,) = [m for m in HookMetaService.hook_meta_data() if m.connection_type == conn_type]
+    data = meta.model_dump()
+    standard = {name: field for name, field in (data["standard_fields"] or {}).items() if field}
+    extra = data["extra_fields"] or {}
+    return {
+        "hidden": {"schema" if name == "url_schema" else name for name, f in standard.items() if f["hidden"]},
+        "titles": {name: f["title"] for name, f in standard.items() if f["title"]},
+        "extra": {name: field["schema"].get("format") == "password" for name, field in extra.items()},
+    }
+
+
+def _airflow_2_connection_form(conn_type: str) -> dict[str, Any]:
+    from airflow.providers_manager import ProvidersManager
+    from wtforms import PasswordField
+
+    manager = ProvidersManager()
+    behaviour = manager.field_behaviours.get(conn_type, {})
+    prefix = f"extra__{conn_type}__"
+    return {
+        "hidden": set(behaviour.get("hidden_fields", [])),
+        "titles": dict(behaviour.get("relabeling", {})),
+        "extra": {
+            key.removeprefix(prefix): widget.field.field_class is PasswordField
+            for key, widget in manager.connection_form_widgets.items()
+            if key.startswith(prefix)
+        },
+    }
+
+
+#: Why the UI shows the generic connection form (extras typed as JSON) on this version, or None.
+GENERIC_CONNECTION_FORM_REASON = (
+    f"Airflow {airflow_version()}'s UI builds a provider's connection form from the hook's WTForms widgets "
+    "and only mocks WTForms where it is installed; it comes with the FAB provider, which this venv (a plain "
+    "`pip install apache-airflow`) lacks, so the UI shows the generic form"
+    if airflow_version().startswith("3.0.") and not importable("wtforms")
+    else None
+)
+
+
+def dag_bag(path: Any) -> Any:
+    """Airflow's ``DagBag`` of one DAG file or folder, parsed as the DAG processor parses it (its
+    ``import_errors`` are what the UI lists)."""
+    try:  # Airflow 3.2+ (airflow.models.dagbag keeps a deprecated alias)
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 2.10-3.1
+        from airflow.models.dagbag import DagBag  # type: ignore[no-redef,attr-defined]
+    return DagBag(dag_folder=str(path))
+
+
+#: Whether Flask-AppBuilder and WTForms are installed: always with Airflow 2 (its UI is built on them);
+#: with Airflow 3 only with the FAB provider, which the test venvs do not install.
+HAS_FAB = importable("flask_appbuilder") and importable("wtforms")
+#: Why a test that builds the real WTForms widgets is skipped here (only read where it is skipped).
+NO_FAB_REASON = (
+    f"Airflow {airflow_version()} is installed without Flask-AppBuilder and WTForms (Airflow 3 leaves them to "
+    "the FAB provider), so the real widget classes cannot be built; test_connection_form_as_the_ui_shows_it "
+    "checks the form Airflow 3's UI builds from the same hook methods (3.0, 3.1) or provider info (3.2+)"
+)

@@ -50,6 +50,8 @@ from airflow_provider_infakt.testing import credentials
 from airflow_provider_infakt.testing.emulator import connection_for
 from airflow_provider_infakt.testing.model import invoice_uuid
 
+from .compat import task_deferred_exception
+
 INTERNAL = (TypeError, KeyError, ValueError, RecursionError, AttributeError, UnicodeError, OverflowError)
 _BASE = settings(
     derandomize=True,
@@ -474,13 +476,7 @@ def test_property_sensor_poke(infakt_emulator_session, wire, invoice_id, target_
 def test_property_deferred_sensor_hands_its_values_to_the_trigger(
     infakt_emulator_session, wire, poke_interval, timeout
 ):
-    from airflow_provider_infakt._compat import AIRFLOW_V3
-
-    if AIRFLOW_V3:
-        from airflow.sdk.exceptions import TaskDeferred
-    else:  # pragma: no cover - Airflow 2
-        from airflow.exceptions import TaskDeferred  # type: ignore[no-redef]
-
+    TaskDeferred = task_deferred_exception()
     emulator = infakt_emulator_session
     fresh(emulator, wire)
     with connection(emulator.connection()):

@@ -69,6 +69,12 @@ NO_LEDGER_WARNING = (
     "may still lead a retry to send it again."
 )
 
+RENDERED_RECIPIENT_WARNING = (
+    "This Airflow (3.0) stores a task's rendered template fields without masking what the task registered "
+    "as secret, so the rendered recipient address is shown in the task's Rendered Template tab (task logs "
+    "and XCom still do not show it). Airflow 3.1+ and 2.10/2.11 mask it there too."
+)
+
 
 class InfaktDeliverInvoiceOperator(BaseOperator):
     """Deliver an inFakt invoice (``type`` ``mail`` or ``post``) and return its id for downstream tasks.
@@ -216,6 +222,8 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids, **kwargs)
         if parent is self and isinstance(self.recipient, str) and looks_like_address(self.recipient):
             mask_secret(self.recipient)
+            if not _compat.worker_masks_rendered_fields():  # Airflow 3.0
+                self.log.warning(RENDERED_RECIPIENT_WARNING)
 
     def execute(self, context: Context) -> int | str:
         """Render -> validate -> ledger check -> deliver -> ledger write -> return the invoice id.

@@ -7,12 +7,13 @@ import os
 import pathlib
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from ..compat import keep_in_process_execution_api_alive
+from ..compat import keep_in_process_execution_api_alive, validate_in_process_reschedule_start_date
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -20,17 +21,46 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="session", autouse=True)
 def _in_process_execution_api_ready() -> Any:
     """dag.test() on Airflow 3.0-3.2 closes its in-process API under a running task (see
-    :func:`tests.compat.keep_in_process_execution_api_alive`); keep it open, as 3.3 does."""
-    undo = keep_in_process_execution_api_alive()
+    :func:`tests.compat.keep_in_process_execution_api_alive`); keep it open, as 3.3 does. dag.test() on
+    Airflow 3.0 hands a rescheduled sensor an unvalidated answer (see
+    :func:`tests.compat.validate_in_process_reschedule_start_date`); validate it, as a worker does."""
+    undos = [keep_in_process_execution_api_alive(), validate_in_process_reschedule_start_date()]
     yield
-    undo()
+    for undo in reversed(undos):
+        undo()
 
 
 @pytest.fixture(scope="session")
-def airflow_db() -> None:
-    """Create the metadata database of the test AIRFLOW_HOME (set in tests/conftest.py) once."""
-    airflow = pathlib.Path(sys.executable).with_name("airflow")
-    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
+def airflow_db(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Create the metadata database of the test AIRFLOW_HOME (set in tests/conftest.py) once.
+
+    ``airflow db migrate`` runs once per test run: the first process that needs a database migrates a
+    template (under a lock), and each process, every xdist worker with its own AIRFLOW_HOME, copies it
+    into its own SQLite file with SQLite's backup API (safe while the process holds connections to it).
+    Migrating takes ten seconds and more on this machine; a copy takes milliseconds.
+    """
+    import fcntl
+    import sqlite3
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # one run's workers share it
+    template = shared / "airflow-template.db"
+    with (shared / "airflow-template.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not template.exists():
+            home = shared / "airflow-template-home"
+            home.mkdir(exist_ok=True)
+            airflow = pathlib.Path(sys.executable).with_name("airflow")
+            env = {**os.environ, "AIRFLOW_HOME": str(home)}  # the default database: $AIRFLOW_HOME/airflow.db
+            subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=env)
+            (home / "airflow.db").replace(template)
+    own = pathlib.Path(os.environ["AIRFLOW_HOME"]) / "airflow.db"
+    source, target = sqlite3.connect(template), sqlite3.connect(own)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
 
 
 @dataclass
@@ -108,3 +138,35 @@ def use_connection(infakt_emulator, monkeypatch):
         return conn
 
     return use
+
+
+@pytest.fixture
+def pay_after_reads(infakt_emulator):
+    """``pay(invoice_id, reads, after_route=None)``: mark the invoice paid (from a thread) once the
+    emulator has served ``reads`` reads of it; with ``after_route``, only reads after the first answered
+    request whose route contains it count. The thread ends with the test."""
+    stop = threading.Event()
+    threads = []
+
+    def pay(invoice_id, reads, after_route=None):
+        def served_reads():
+            requests = infakt_emulator.requests
+            if after_route is not None:
+                start = next((i for i, r in enumerate(requests) if after_route in r.route and r.status), None)
+                requests = [] if start is None else requests[start + 1 :]
+            return sum(1 for r in requests if r.route.endswith(".invoice") and r.status == 200)
+
+        def watch():
+            while not stop.wait(0.02):
+                if served_reads() >= reads:
+                    infakt_emulator.mark_paid(invoice_id)
+                    return
+
+        thread = threading.Thread(target=watch, daemon=True)
+        thread.start()
+        threads.append(thread)
+
+    yield pay
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=5)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
 from ..compat import dag_test_logs_deferrals
@@ -32,11 +29,14 @@ def sensors_mode(monkeypatch):
 @pytest.mark.parametrize("mode", ["deferrable", "poke"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_deliver_wait_sent_wait_paid_chain(
-    airflow_db, infakt_emulator, use_connection, sensors_mode, capsys, kind, mode
+    airflow_db, infakt_emulator, use_connection, sensors_mode, pay_after_reads, capsys, kind, mode
 ):
     use_connection(**KINDS[kind])
     sensors_mode(mode)
-    infakt_emulator.pay_after_delivery(1.5)
+    # Paid once both sensors have seen it sent (wait_until_sent's read, wait_until_paid's first poke): so
+    # wait_until_sent cannot miss "sent" and wait_until_paid has to wait (defer, or poke again), however
+    # slowly the machine runs the tasks. (A payment at a fixed time after the delivery raced both.)
+    pay_after_reads(4, reads=2, after_route="deliver")
     run = run_dag("example_infakt_deliver_and_wait", {"invoice_id": 4})
     assert run.state == "success", run.tasks
     assert [d.invoice_id for d in infakt_emulator.deliveries] == [4]
@@ -48,28 +48,14 @@ def test_deliver_wait_sent_wait_paid_chain(
     assert deferred == (mode == "deferrable") or not dag_test_logs_deferrals()
 
 
-def pay_after_reads(emu, invoice_id, reads):
-    """Mark the invoice paid once the emulator has served ``reads`` reads of it (in a thread)."""
-
-    def watch():
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if sum(1 for r in emu.requests if r.route.endswith(".invoice") and r.status == 200) >= reads:
-                emu.mark_paid(invoice_id)
-                return
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
-
-
 @pytest.mark.parametrize("mode", ["deferrable", "poke"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_sensor_waits_and_passes_the_id(airflow_db, infakt_emulator, use_connection, capsys, mode, kind):
+def test_sensor_waits_and_passes_the_id(
+    airflow_db, infakt_emulator, use_connection, pay_after_reads, capsys, mode, kind
+):
     use_connection(**KINDS[kind])
     infakt_emulator.fault("v*.invoice", status=503, times=1)  # waited out, not a failure
-    pay_after_reads(infakt_emulator, 5, reads=3)
+    pay_after_reads(5, reads=3)
     run = run_dag(f"infakt_test_wait_{mode}", {"invoice_id": 5})
     assert run.state == "success", run.tasks
     assert run.xcom[("wait", -1, "return_value")] == 5

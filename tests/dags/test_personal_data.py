@@ -5,6 +5,7 @@ task log."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,15 +43,59 @@ def task_log_masking(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mon
         yield from _airflow_2_task_log_masking(monkeypatch)
         return
     processors = list(structlog.get_config()["processors"])
-    structlog.configure(processors=[*processors[:-1], mask_logs, processors[-1]])
+    structlog.configure(processors=[_at_task_log_level, *processors[:-1], mask_logs, processors[-1]])
+    # Airflow 3.0's dag.test() leaves the task's stdlib logger (``self.log``) on plain logging handlers,
+    # where no structlog processor runs; a worker's task runner routes it through structlog, and so
+    # through mask_logs. A handler first on the task logger (run before its other handlers and those of
+    # its parents: the console's, caplog's) masks each record in place, as that route would. Later
+    # versions log the task through structlog in dag.test() too; there it finds nothing left to mask.
+    masking = _MaskRecords(mask_logs)
+    task_logger = logging.getLogger("airflow.task")
+    task_logger.handlers.insert(0, masking)
     try:
         yield
     finally:
+        task_logger.removeHandler(masking)
         structlog.configure(processors=processors)
 
 
+class _MaskRecords(logging.Handler):
+    """A handler that writes nothing: it passes each record's message through Airflow 3's ``mask_logs``
+    processor, in place, for the handlers after it."""
+
+    def __init__(self, mask_logs: Any) -> None:
+        super().__init__()
+        self.mask_logs = mask_logs
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        event = self.mask_logs(None, record.levelname.lower(), {"event": record.getMessage()})
+        record.msg, record.args = event["event"], ()
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        pass
+
+
+def _at_task_log_level(logger: Any, method_name: str, event_dict: Any) -> Any:
+    """Drop what a worker would not write to the task log: events below ``[logging] logging_level``.
+
+    Airflow 3.0's dag.test() prints every debug line of its in-process supervisor, among them each
+    message to the task runner with its contents (``SetRenderedFields(rendered_fields={... 'recipient':
+    ...})``, ``MaskSecret(value=...)``). A worker writes the task log at ``logging_level`` (INFO here and
+    by default); later versions' dag.test() print at that level too.
+    """
+    import structlog
+
+    from airflow_provider_infakt._compat import get_conf_value
+
+    threshold = logging.getLevelName(str(get_conf_value("logging", "logging_level", fallback="INFO")).upper())
+    level = logging.getLevelName(method_name.upper())
+    if isinstance(threshold, int) and isinstance(level, int) and level < threshold:
+        raise structlog.DropEvent
+    return event_dict
+
+
 def _airflow_2_task_log_masking(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    import logging
     import sys
 
     from airflow import settings

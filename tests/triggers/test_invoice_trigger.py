@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
-import logging
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -42,18 +43,57 @@ def conn(infakt_emulator, monkeypatch):
     return use
 
 
-def run_trigger(trigger: InfaktInvoiceTrigger, caplog: pytest.LogCaptureFixture, timeout: float = 30) -> list:
-    """Every event the trigger yields until it returns, in asyncio debug mode; fail on slow callbacks."""
+def _waited_for_a_cpu() -> float:
+    """Seconds this thread has spent runnable but not running, waiting for a CPU (Linux schedstat;
+    0 where the kernel does not tell)."""
+    try:
+        with open("/proc/thread-self/schedstat") as stats:
+            return int(stats.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+@contextlib.contextmanager
+def loop_blocks(loop_of_test: list) -> Iterator[list[str]]:
+    """Collect the callbacks of the test's event loop (the first of ``loop_of_test``) that held the
+    loop for ``SLOW`` seconds or more.
+
+    A callback holds the loop while it computes or waits on blocking I/O, not while the thread waits
+    for a CPU: on a loaded machine (parallel test workers, other suites) that wait alone reached
+    0.5 s. So the time is the callback's wall time less the thread's wait for a CPU meanwhile, which
+    a blocking call (a socket, a file, a sleep) still counts in full.
+    """
+    original = asyncio.events.Handle._run
+    blocks: list[str] = []
+
+    def timed_run(handle: asyncio.events.Handle) -> None:
+        started, waited = time.perf_counter(), _waited_for_a_cpu()
+        try:
+            return original(handle)
+        finally:
+            held = time.perf_counter() - started - (_waited_for_a_cpu() - waited)
+            # only the test's loop (known once its first callback ran), not the emulator server's
+            if held >= SLOW and loop_of_test and asyncio.events._get_running_loop() is loop_of_test[0]:
+                blocks.append(f"{handle!r} held the loop for {held:.3f} s")
+
+    asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
+    try:
+        yield blocks
+    finally:
+        asyncio.events.Handle._run = original  # type: ignore[method-assign]
+
+
+def run_trigger(trigger: InfaktInvoiceTrigger, timeout: float = 30) -> list:
+    """Every event the trigger yields until it returns, in asyncio debug mode; fail if it blocked the loop."""
+    loop_of_test: list = []
 
     async def collect():
-        loop = asyncio.get_running_loop()
-        loop.slow_callback_duration = SLOW
+        loop_of_test.append(asyncio.get_running_loop())
         return [event async for event in trigger.run()]
 
-    caplog.set_level(logging.WARNING, logger="asyncio")
-    events = asyncio.run(asyncio.wait_for(collect(), timeout), debug=True)
-    slow = [r.getMessage() for r in caplog.records if r.name == "asyncio" and "took" in r.getMessage()]
-    assert slow == [], f"the trigger blocked the event loop: {slow}"
+    with loop_blocks(loop_of_test) as blocks:
+        events = asyncio.run(asyncio.wait_for(collect(), timeout), debug=True)
+    assert blocks == [], f"the trigger blocked the event loop: {blocks}"
     return events
 
 
@@ -76,37 +116,44 @@ def test_serialize_round_trip_carries_every_argument():
     assert vars(rebuilt) == vars(trigger) | {k: v for k, v in vars(rebuilt).items() if k.startswith("_")}
 
 
-def test_success_is_one_event(infakt_emulator, conn, caplog):
+def test_success_is_one_event(infakt_emulator, conn):
     infakt_emulator.mark_paid(2)
-    events = run_trigger(InfaktInvoiceTrigger(2, ["paid"], poke_interval=0.05), caplog)
+    events = run_trigger(InfaktInvoiceTrigger(2, ["paid"], poke_interval=0.05))
     assert [e.payload for e in events] == [{"status": "success", "invoice_id": 2, "invoice_status": "paid"}]
 
 
-def test_waits_until_the_status_is_reached(infakt_emulator, conn, caplog):
+def test_waits_until_the_status_is_reached(infakt_emulator, conn):
     asyncio_loop_marker = {}
 
+    def reads():
+        return len([r for r in infakt_emulator.requests if r.route == "v3.invoice"])
+
     async def pay_later():
-        await asyncio.sleep(0.3)
+        # Paid once the trigger has read the invoice twice (not at a fixed time: on a loaded machine its
+        # first read came after 0.3 s, so it never had to wait).
+        while reads() < 2:
+            await asyncio.sleep(0.01)
         infakt_emulator.mark_paid(3)
         asyncio_loop_marker["paid"] = True
 
+    loop_of_test: list = []
+
     async def both():
-        loop = asyncio.get_running_loop()
-        loop.slow_callback_duration = SLOW
+        loop_of_test.append(asyncio.get_running_loop())
         payer = asyncio.create_task(pay_later())
         events = [e async for e in InfaktInvoiceTrigger(3, ["paid"], poke_interval=0.05).run()]
         await payer
         return events
 
-    caplog.set_level(logging.WARNING, logger="asyncio")
-    events = asyncio.run(both(), debug=True)
+    with loop_blocks(loop_of_test) as blocks:
+        events = asyncio.run(asyncio.wait_for(both(), 30), debug=True)
     assert [e.payload["status"] for e in events] == ["success"]
-    assert len([r for r in infakt_emulator.requests if r.route == "v3.invoice"]) >= 3
-    assert not [r for r in caplog.records if r.name == "asyncio" and "took" in r.getMessage()]
+    assert reads() >= 3  # two before the payment, one after
+    assert blocks == []
 
 
-def test_unknown_invoice_is_one_error_event(infakt_emulator, conn, caplog):
-    events = run_trigger(InfaktInvoiceTrigger(404, ["paid"], poke_interval=0.05), caplog)
+def test_unknown_invoice_is_one_error_event(infakt_emulator, conn):
+    events = run_trigger(InfaktInvoiceTrigger(404, ["paid"], poke_interval=0.05))
     assert len(events) == 1
     payload = events[0].payload
     assert (payload["status"], payload["invoice_id"]) == ("error", 404)
@@ -114,58 +161,79 @@ def test_unknown_invoice_is_one_error_event(infakt_emulator, conn, caplog):
     assert [r.status for r in infakt_emulator.requests] == [404]
 
 
-def test_wrong_key_is_one_error_event(infakt_emulator, conn, caplog, monkeypatch):
+def test_wrong_key_is_one_error_event(infakt_emulator, conn, monkeypatch):
     c = infakt_emulator.connection()
     monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps({**c, "password": "nope-nope"}))
-    events = run_trigger(InfaktInvoiceTrigger(1, ["sent"], poke_interval=0.05), caplog)
+    events = run_trigger(InfaktInvoiceTrigger(1, ["sent"], poke_interval=0.05))
     assert [e.payload["status"] for e in events] == ["error"]
     assert "HTTP 401" in events[0].payload["message"]
     assert "nope-nope" not in events[0].payload["message"]
 
 
-def test_timeout_is_one_event_at_the_deadline(infakt_emulator, conn, caplog):
+def test_timeout_is_one_event_at_the_deadline(infakt_emulator, conn):
     deadline = time.time() + 0.4
-    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"], poke_interval=0.1, timeout_at=deadline), caplog)
+    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"], poke_interval=0.1, timeout_at=deadline))
     assert [e.payload["status"] for e in events] == ["timeout"]
     assert time.time() >= deadline
     assert time.time() - deadline < 0.3
 
 
-def test_429_then_success_backs_off_and_ends_with_one_event(infakt_emulator, conn, caplog):
+def test_429_then_success_backs_off_and_ends_with_one_event(infakt_emulator, conn, monkeypatch):
     conn(extra={"max_retries": 0})  # the trigger's own backoff, not the client's
     infakt_emulator.mark_paid(1)
     infakt_emulator.fault("v3.invoice", status=429, times=3)
-    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"], poke_interval=0.02, max_backoff=0.2), caplog)
+    waits = trigger_waits(monkeypatch)
+    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"], poke_interval=0.02, max_backoff=0.2))
     assert [e.payload for e in events] == [{"status": "success", "invoice_id": 1, "invoice_status": "paid"}]
     statuses = [r.status for r in infakt_emulator.requests]
     assert statuses == [429, 429, 429, 200]
+    # backing off: the waits double from poke_interval, up to max_backoff. (The gaps the server sees
+    # between the requests include each request's own time, which a loaded machine stretched more than
+    # the 0.04 s a wait grows by: compared with each other, they flaked.)
+    assert waits == pytest.approx([0.04, 0.08, 0.16])
     gaps = [b.time - a.time for a, b in zip(infakt_emulator.requests, infakt_emulator.requests[1:], strict=False)]
-    assert gaps[1] > gaps[0]  # backing off
+    assert all(gap >= wait for gap, wait in zip(gaps, waits, strict=True))  # and each wait was waited
 
 
-def test_503_with_retry_after_is_honoured(infakt_emulator, conn, caplog):
+def trigger_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The delays the trigger itself asks ``asyncio.sleep`` for (others' sleeps are not recorded)."""
+    import sys
+
+    waits: list[float] = []
+    sleep = asyncio.sleep
+
+    def recording_sleep(delay: float, *args: object, **kwargs: object) -> object:
+        if sys._getframe(1).f_globals.get("__name__") == InfaktInvoiceTrigger.__module__:
+            waits.append(delay)
+        return sleep(delay, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "sleep", recording_sleep)
+    return waits
+
+
+def test_503_with_retry_after_is_honoured(infakt_emulator, conn):
     conn(extra={"max_retries": 0})
     infakt_emulator.fault("v3.invoice", status=503, retry_after="1")
-    events = run_trigger(InfaktInvoiceTrigger(1, ["draft"], poke_interval=0.02), caplog)
+    events = run_trigger(InfaktInvoiceTrigger(1, ["draft"], poke_interval=0.02))
     assert [e.payload["status"] for e in events] == ["success"]
     first, second = infakt_emulator.requests
     assert second.time - first.time >= 1.0
 
 
-def test_v2_xauth_connection_works_in_the_loop(infakt_emulator, conn, caplog):
+def test_v2_xauth_connection_works_in_the_loop(infakt_emulator, conn):
     conn(api_version="v2", format="xml", auth="xauth")
     infakt_emulator.mark_paid(6)
-    events = run_trigger(InfaktInvoiceTrigger(6, ["paid"], poke_interval=0.05), caplog)
+    events = run_trigger(InfaktInvoiceTrigger(6, ["paid"], poke_interval=0.05))
     assert [e.payload["invoice_status"] for e in events] == ["paid"]
     assert [r.route for r in infakt_emulator.requests] == ["oauth.access_token", "v2.invoice"]
 
 
-def test_unusable_connection_is_one_error_event(monkeypatch, caplog):
+def test_unusable_connection_is_one_error_event(monkeypatch):
     monkeypatch.setenv(
         "AIRFLOW_CONN_INFAKT_DEFAULT",
         json.dumps({"conn_type": "infakt", "password": "k", "extra": {"api_version": "v7"}}),
     )
-    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"]), caplog)
+    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"]))
     assert [e.payload["status"] for e in events] == ["error"]
     assert "api_version='v7'" in events[0].payload["message"]
 
@@ -181,32 +249,32 @@ def test_unusable_connection_is_one_error_event(monkeypatch, caplog):
     ],
     ids=lambda error: type(error).__name__,
 )
-def test_any_exception_while_reading_is_one_error_event(infakt_emulator, conn, caplog, monkeypatch, error):
+def test_any_exception_while_reading_is_one_error_event(infakt_emulator, conn, monkeypatch, error):
     from airflow_provider_infakt.api.aio import AsyncInfaktClient
 
     async def broken(self, invoice_id):
         raise error
 
     monkeypatch.setattr(AsyncInfaktClient, "get_invoice", broken)
-    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"], poke_interval=0.02), caplog)
+    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"], poke_interval=0.02))
     assert [e.payload["status"] for e in events] == ["error"]
     message = events[0].payload["message"]
     assert type(error).__name__ in message and "kowalski" not in message
 
 
-def test_any_exception_getting_the_client_is_one_error_event(monkeypatch, caplog):
+def test_any_exception_getting_the_client_is_one_error_event(monkeypatch):
     from airflow_provider_infakt.hooks.infakt import InfaktHook
 
     async def broken(self):
         raise TypeError("the hook broke")
 
     monkeypatch.setattr(InfaktHook, "get_async_client", broken)
-    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"]), caplog)
+    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"]))
     assert [e.payload["status"] for e in events] == ["error"]
     assert "TypeError" in events[0].payload["message"]
 
 
-def test_a_failing_close_does_not_change_the_event(infakt_emulator, conn, caplog, monkeypatch):
+def test_a_failing_close_does_not_change_the_event(infakt_emulator, conn, monkeypatch):
     from airflow_provider_infakt.api.aio import AsyncInfaktClient
 
     async def broken(self):
@@ -214,13 +282,13 @@ def test_a_failing_close_does_not_change_the_event(infakt_emulator, conn, caplog
 
     monkeypatch.setattr(AsyncInfaktClient, "aclose", broken)
     infakt_emulator.mark_paid(2)
-    events = run_trigger(InfaktInvoiceTrigger(2, ["paid"], poke_interval=0.02), caplog)
+    events = run_trigger(InfaktInvoiceTrigger(2, ["paid"], poke_interval=0.02))
     assert [e.payload for e in events] == [{"status": "success", "invoice_id": 2, "invoice_status": "paid"}]
 
 
-def test_a_deeply_nested_answer_is_one_error_event(infakt_emulator, conn, caplog):
+def test_a_deeply_nested_answer_is_one_error_event(infakt_emulator, conn):
     infakt_emulator.fault("v3.invoice", status=200, body="[" * 200_000, times=None)
-    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"], poke_interval=0.02), caplog)
+    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"], poke_interval=0.02))
     assert [e.payload["status"] for e in events] == ["error"]
     assert len(events[0].payload["message"]) < 1000
     infakt_emulator.clear_faults()

@@ -16,8 +16,12 @@ START = datetime.datetime(2026, 1, 1)
 
 
 def log_recipient(context):
-    """What careless code might do: log the rendered recipient (the task log must still not show it)."""
-    task_ = context["task"]
+    """What careless code might do: log the rendered recipient (the task log must still not show it).
+
+    The task instance's task, not ``context["task"]``: Airflow 3.0's task runner renders a copy of the
+    task (``prepare_for_execution``) and leaves the unrendered one in ``context["task"]``, so there a
+    callback reading ``context["task"].recipient`` gets the Jinja template, not the address."""
+    task_ = context["ti"].task
     task_.log.info("callback: the recipient was %s", task_.recipient)
 
 
