@@ -8,7 +8,7 @@ whose message names the field, shows the value, lists what is allowed and sugges
 messages (``j***@example.com``), in whichever field they were given; a value that is no address is
 shown as typed, so that the mistake can be seen.
 
-This module imports nothing but the standard library.
+This module imports nothing but the standard library (and :mod:`airflow_provider_infakt.types`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ import string
 import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Final, Literal, cast
+from typing import Final, cast
+
+# The Literal types live with the operators' argument types (stdlib only, cheap for DAG files).
+from airflow_provider_infakt.types import ApiVersion, DeliveryType, DocType, Format, Locale, PrintType, Status
 
 from .errors import InfaktValidationError, looks_like_address, redact_text
 
@@ -33,6 +36,7 @@ __all__ = [
     "LOCALES",
     "PRINT_TYPES",
     "STATUSES",
+    "STATUS_REACHED_BY",
     "V2_STATUSES",
     "V3_STATUSES",
     "ApiVersion",
@@ -42,9 +46,11 @@ __all__ = [
     "Locale",
     "PrintType",
     "Status",
+    "describe_wait",
     "normalize_status",
     "print_type_for",
     "status_query_value",
+    "statuses_accepted",
     "validate_api_version",
     "validate_delivery_type",
     "validate_doc_type",
@@ -56,13 +62,6 @@ __all__ = [
     "validate_status",
 ]
 
-ApiVersion = Literal["v2", "v3"]
-Format = Literal["json", "xml"]
-DeliveryType = Literal["mail", "post"]
-DocType = Literal["org", "KOPIA", "org_kop", "d_org", "d_kop"]
-PrintType = Literal["original", "copy", "original_duplicate", "copy_duplicate", "duplicate", "regular"]
-Locale = Literal["pl", "en", "pe"]
-Status = Literal["draft", "sent", "printed", "paid", "unpaid"]
 
 API_VERSIONS: Final[tuple[ApiVersion, ...]] = ("v2", "v3")
 FORMATS: Final[tuple[Format, ...]] = ("json", "xml")
@@ -83,6 +82,17 @@ PRINT_TYPES: Final[tuple[PrintType, ...]] = (
 LOCALES: Final[tuple[Locale, ...]] = ("pl", "en", "pe")
 #: Normalized invoice statuses, the same words on v2 and v3.
 STATUSES: Final[tuple[Status, ...]] = ("draft", "sent", "printed", "paid", "unpaid")
+#: What waiting for a status accepts: the status itself and every later one. An invoice goes from
+#: ``draft`` to ``sent`` (e-mailed), ``printed`` (its PDF taken) or ``unpaid`` (API v2: issued, not
+#: paid), and then to ``paid``; those three are alternatives, none of them implies another. ``draft``
+#: accepts only itself: every invoice has been a draft, so "draft or later" would match any invoice.
+STATUS_REACHED_BY: Final[Mapping[Status, tuple[Status, ...]]] = {
+    "draft": ("draft",),
+    "sent": ("sent", "paid"),
+    "printed": ("printed", "paid"),
+    "unpaid": ("unpaid", "paid"),
+    "paid": ("paid",),
+}
 
 #: The seed's ``doc_type`` -> v3 ``print_type``. ``org_kop`` has no v3 e-mail equivalent.
 DOC_TYPE_TO_PRINT_TYPE: Final[Mapping[str, PrintType]] = {
@@ -285,6 +295,33 @@ def validate_status(value: object) -> Status:
     """
     aliases = {**V2_STATUSES, "zaplacona": "paid", "niezaplacona": "unpaid", "wyslana": "sent"}
     return cast(Status, _choice("status", value, STATUSES, aliases=aliases))
+
+
+def statuses_accepted(targets: Sequence[Status], exact: bool = False) -> tuple[Status, ...]:
+    """The statuses that end a wait for ``targets``, in :data:`STATUSES` order.
+
+    Each target accepts itself and every later status (:data:`STATUS_REACHED_BY`): waiting for
+    ``sent`` is over when the invoice is ``sent`` or already ``paid``. With ``exact``, only the targets
+    themselves.
+
+    :param targets: normalized statuses (see :func:`validate_status`).
+    :param exact: accept only the targets, not the statuses after them.
+    """
+    accepted = set(targets) if exact else {status for target in targets for status in STATUS_REACHED_BY[target]}
+    return tuple(status for status in STATUSES if status in accepted)
+
+
+def describe_wait(targets: Sequence[Status], exact: bool = False) -> str:
+    """What a wait is for, as messages say it: ``sent (or later: paid)``, ``exactly sent``.
+
+    :param targets: normalized statuses.
+    :param exact: whether only the targets themselves end the wait.
+    """
+    asked = " or ".join(targets)
+    if exact:
+        return f"exactly {asked}"
+    later = [status for status in statuses_accepted(targets) if status not in targets]
+    return f"{asked} (or later: {', '.join(later)})" if later else asked
 
 
 def normalize_status(raw: object, api_version: ApiVersion | None = None) -> Status | None:

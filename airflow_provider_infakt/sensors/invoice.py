@@ -16,9 +16,10 @@ from airflow_provider_infakt._compat import (
 )
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.sdk import Context, XComArg
 
     from airflow_provider_infakt.hooks.infakt import InfaktHook
+    from airflow_provider_infakt.types import Jinja, Status
 
 #: XCom key of the status the invoice reached.
 STATUS_XCOM_KEY = "invoice_status"
@@ -32,9 +33,25 @@ def _default_deferrable() -> bool:
 
 
 class InfaktInvoiceSensor(BaseSensorOperator):
-    """Wait until an inFakt invoice's status is ``target_status`` (or one of a list of them).
+    """Wait until an inFakt invoice has reached ``target_status`` (or one of a list of them).
 
     Statuses are normalized over API v2 and v3: ``draft``, ``sent``, ``printed``, ``paid``, ``unpaid``.
+    An invoice goes from ``draft`` to ``sent``, ``printed`` or ``unpaid``, and then to ``paid``; a
+    target is reached by the status itself or a later one, so a customer who pays before the sensor
+    looks does not keep it waiting for ``sent``. With ``exact_status=True`` only the target itself:
+
+    =================  =======================  =====================
+    ``target_status``  ends the wait (default)  ``exact_status=True``
+    =================  =======================  =====================
+    ``draft``          ``draft``                ``draft``
+    ``sent``           ``sent``, ``paid``       ``sent``
+    ``printed``        ``printed``, ``paid``    ``printed``
+    ``unpaid``         ``unpaid``, ``paid``     ``unpaid``
+    ``paid``           ``paid``                 ``paid``
+    =================  =======================  =====================
+
+    (``draft`` is reached by nothing later: every invoice has been a draft.)
+
     The sensor's XCom ``return_value`` is the invoice id, so ``deliver -> wait -> act`` needs no glue;
     the status reached goes to XCom ``invoice_status``.
 
@@ -46,6 +63,7 @@ class InfaktInvoiceSensor(BaseSensorOperator):
 
     :param invoice_id: the invoice: an int, a string of digits, or on v3 an invoice uuid (templated).
     :param target_status: one normalized status or a list of them (templated; checked in ``execute``).
+    :param exact_status: end the wait only on ``target_status`` itself, not on a later status.
     :param infakt_conn_id: the inFakt connection (templated).
     :param deferrable: wait in the triggerer instead of a worker slot (:class:`InfaktInvoiceTrigger`);
         defaults to Airflow's ``[operators] default_deferrable``.
@@ -58,8 +76,9 @@ class InfaktInvoiceSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        invoice_id: Any,
-        target_status: Any = "sent",
+        invoice_id: int | str | XComArg,
+        target_status: Status | Jinja | Sequence[Status] | XComArg = "sent",
+        exact_status: bool = False,
         infakt_conn_id: str = "infakt_default",
         deferrable: bool | None = None,
         **kwargs: Any,
@@ -67,11 +86,12 @@ class InfaktInvoiceSensor(BaseSensorOperator):
         super().__init__(**kwargs)
         self.invoice_id = invoice_id
         self.target_status = target_status
+        self.exact_status = exact_status
         self.infakt_conn_id = infakt_conn_id
         self.deferrable = _default_deferrable() if deferrable is None else deferrable
 
     # -- validation --------------------------------------------------------------------------------
-    def _checked(self, hook: InfaktHook) -> tuple[int | str, list[str]]:
+    def _checked(self, hook: InfaktHook) -> tuple[int | str, list[Status]]:
         """The invoice reference and target statuses, or AirflowFailException naming what is wrong."""
         # deferred (as every api/, hooks and triggers import below): DAG files import this module, and the
         # api package costs ~20 ms at import, the hook ~1 ms; only a running task needs them
@@ -85,7 +105,7 @@ class InfaktInvoiceSensor(BaseSensorOperator):
                 raise InfaktValidationError(
                     "target_status is empty; give a status or a list of them", field="target_status", value=targets
                 )
-            statuses: list[str] = [validate_status(value) for value in values]
+            statuses = [validate_status(value) for value in values]
             return validate_invoice_id(self.invoice_id, hook.settings.api_version), statuses
         except InfaktValidationError as exc:
             field = getattr(exc, "field", None)
@@ -114,9 +134,10 @@ class InfaktInvoiceSensor(BaseSensorOperator):
         return done
 
     def _poke_once(
-        self, context: Context, hook: InfaktHook, invoice_ref: int | str, statuses: list[str]
+        self, context: Context, hook: InfaktHook, invoice_ref: int | str, statuses: list[Status]
     ) -> Literal[False] | PokeReturnValue:
         from airflow_provider_infakt.api.errors import InfaktError  # deferred: see _checked
+        from airflow_provider_infakt.api.vocabulary import describe_wait, statuses_accepted
 
         try:
             invoice = hook.get_invoice(invoice_ref)
@@ -127,14 +148,15 @@ class InfaktInvoiceSensor(BaseSensorOperator):
             raise AirflowFailException(f"Cannot wait for invoice {invoice_ref}: {exc}") from None
         finally:
             hook.close()
-        if invoice.status not in statuses:
-            self.log.info("Invoice %s is %r; waiting for %s.", invoice_ref, invoice.status, " or ".join(statuses))
+        if invoice.status not in statuses_accepted(statuses, self.exact_status):
+            waiting_for = describe_wait(statuses, self.exact_status)
+            self.log.info("Invoice %s is %r; waiting for %s.", invoice_ref, invoice.status, waiting_for)
             return False
         self.log.info("Invoice %s is %r.", invoice_ref, invoice.status)
         context["ti"].xcom_push(key=STATUS_XCOM_KEY, value=invoice.status)
         return PokeReturnValue(is_done=True, xcom_value=invoice_ref)
 
-    def _defer(self, invoice_ref: int | str, statuses: list[str]) -> None:
+    def _defer(self, invoice_ref: int | str, statuses: list[Status]) -> None:
         # deferred: see _checked; the trigger module also loads the async client and airflow.triggers
         from airflow_provider_infakt.triggers.invoice import InfaktInvoiceTrigger
 
@@ -143,6 +165,7 @@ class InfaktInvoiceSensor(BaseSensorOperator):
             trigger=InfaktInvoiceTrigger(
                 invoice_id=invoice_ref,
                 target_statuses=statuses,
+                exact_status=self.exact_status,
                 infakt_conn_id=self.infakt_conn_id,
                 poke_interval=float(self.poke_interval),
                 timeout_at=time.time() + timeout,

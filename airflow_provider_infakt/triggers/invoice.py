@@ -16,19 +16,32 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_infakt.api import aio as _aio
 from airflow_provider_infakt.api.client import describe_exception as _describe
 from airflow_provider_infakt.api.errors import InfaktError
+from airflow_provider_infakt.api.vocabulary import describe_wait, statuses_accepted
 from airflow_provider_infakt.hooks import connection as _connection  # noqa: F401
 from airflow_provider_infakt.hooks.infakt import InfaktHook
+from airflow_provider_infakt.types import Status
+
+
+def _utc_now() -> str:
+    """Now, as a message shows a time: ``2026-11-26 10:15:03 UTC``."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
 
 
 class InfaktInvoiceTrigger(BaseTrigger):
-    """Polls an invoice with the async client until its normalized status is one of ``target_statuses``.
+    """Polls an invoice with the async client until it has reached one of ``target_statuses``: the status
+    itself or a later one (``sent`` is reached by ``paid`` too; see
+    :data:`~airflow_provider_infakt.api.vocabulary.STATUS_REACHED_BY`), or with ``exact_status`` only
+    the status itself.
 
     It ends with exactly one event, whose payload is a dict with ``status``:
 
     - ``"success"``: ``invoice_id`` and ``invoice_status`` (the status reached);
     - ``"error"``: ``message``, for an answer that waiting will not change (404, 401, 403, ...), an
       unusable connection, or any unexpected exception (the trigger itself never raises);
-    - ``"timeout"``: ``message``, when ``timeout_at`` (a Unix time) passed first.
+    - ``"timeout"``: ``message``, when ``timeout_at`` (a Unix time) passed first; it names the last
+      status read (or the last error, when no read succeeded).
+
+    Every read is logged (the status seen and when the next read is due), as the sensor's pokes are.
 
     Reads are ``poke_interval`` apart, with 10 % jitter so that triggers deferred together do not poll
     in bursts. Rate limits (429), 5xx answers and connection errors are waited out with exponential
@@ -36,8 +49,9 @@ class InfaktInvoiceTrigger(BaseTrigger):
     connection is looked up asynchronously and all I/O goes through httpx.
 
     :param invoice_id: the invoice (numeric id, or on v3 a uuid).
-    :param target_statuses: normalized statuses that end the wait (``draft``, ``sent``, ``printed``,
+    :param target_statuses: normalized statuses to wait for (``draft``, ``sent``, ``printed``,
         ``paid``, ``unpaid``).
+    :param exact_status: end the wait only on ``target_statuses`` themselves, not on later statuses.
     :param infakt_conn_id: the inFakt connection.
     :param poke_interval: seconds between reads.
     :param timeout_at: Unix time after which the trigger gives up with a timeout event; None waits forever.
@@ -47,15 +61,20 @@ class InfaktInvoiceTrigger(BaseTrigger):
     def __init__(
         self,
         invoice_id: int | str,
-        target_statuses: Sequence[str],
+        target_statuses: Sequence[Status],
         infakt_conn_id: str = "infakt_default",
         poke_interval: float = 60.0,
         timeout_at: float | None = None,
         max_backoff: float = 600.0,
+        exact_status: bool = False,
     ) -> None:
         super().__init__()
         self.invoice_id = invoice_id
         self.target_statuses = list(target_statuses)
+        self.exact_status = bool(exact_status)
+        # What the timeout message reports: the last status read (and when), and whether the last read failed.
+        self._last_status: str | None = None
+        self._last_error: str | None = None
         self.infakt_conn_id = infakt_conn_id
         self.poke_interval = float(poke_interval)
         self.timeout_at = timeout_at
@@ -72,19 +91,26 @@ class InfaktInvoiceTrigger(BaseTrigger):
                 "poke_interval": self.poke_interval,
                 "timeout_at": self.timeout_at,
                 "max_backoff": self.max_backoff,
+                "exact_status": self.exact_status,
             },
         )
 
     def _remaining(self) -> float | None:
         return None if self.timeout_at is None else self.timeout_at - time.time()
 
+    def _last_seen(self) -> str:
+        """What the last reads found, for the timeout message."""
+        seen = f"its last status was {self._last_status}" if self._last_status else "no read succeeded"
+        return seen + (f"; the last read failed: {self._last_error}" if self._last_error else "") + "."
+
     def _timeout_event(self) -> TriggerEvent:
         return TriggerEvent(
             {
                 "status": "timeout",
                 "invoice_id": self.invoice_id,
-                "message": f"Invoice {self.invoice_id} did not reach {' or '.join(self.target_statuses)} "
-                "before the sensor's timeout.",
+                "message": f"Invoice {self.invoice_id} did not reach "
+                f"{describe_wait(self.target_statuses, self.exact_status)} before the sensor's timeout; "
+                + self._last_seen(),
             }
         )
 
@@ -120,6 +146,8 @@ class InfaktInvoiceTrigger(BaseTrigger):
 
     async def _wait(self, client: _aio.AsyncInfaktClient) -> TriggerEvent:
         backoff = self.poke_interval
+        accepted = statuses_accepted(self.target_statuses, self.exact_status)
+        waiting_for = describe_wait(self.target_statuses, self.exact_status)
         while True:
             remaining = self._remaining()
             if remaining is not None and remaining <= 0:
@@ -136,14 +164,24 @@ class InfaktInvoiceTrigger(BaseTrigger):
                 self.log.warning(
                     "Reading invoice %s failed (%s); trying again in %.0f s.", self.invoice_id, exc, backoff
                 )
+                self._last_error = str(exc)
                 delay = backoff
             else:
-                if invoice.status in self.target_statuses:
+                if invoice.status in accepted:
+                    self.log.info("Invoice %s is %r.", self.invoice_id, invoice.status)
                     return TriggerEvent(
                         {"status": "success", "invoice_id": self.invoice_id, "invoice_status": invoice.status}
                     )
                 backoff = self.poke_interval
                 # +-10 % jitter: triggers deferred together drift apart instead of polling in bursts.
                 delay = self.poke_interval * random.uniform(0.9, 1.1)
+                self.log.info(
+                    "Invoice %s is %r; waiting for %s, next read in %.0f s.",
+                    self.invoice_id,
+                    invoice.status,
+                    waiting_for,
+                    delay,
+                )
+                self._last_status, self._last_error = f"{invoice.status!r} (read {_utc_now()})", None
             remaining = self._remaining()
             await asyncio.sleep(delay if remaining is None else max(0.0, min(delay, remaining)))

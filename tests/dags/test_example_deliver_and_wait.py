@@ -93,3 +93,25 @@ def test_sensor_refuses_an_unknown_status_before_any_request(airflow_db, infakt_
     run = run_dag("infakt_test_wait_poke", {"invoice_id": 1, "target_status": "zapłacona"})
     assert run.state == "failed"
     assert infakt_emulator.requests == []
+
+
+@pytest.mark.parametrize("mode", ["deferrable", "poke"])
+def test_a_customer_who_pays_at_once_does_not_time_out_the_example(
+    airflow_db, infakt_emulator, use_connection, sensors_mode, monkeypatch, mode
+):
+    """Paid the moment it is delivered: waiting for "sent" is over (paid is later), not a timeout."""
+    from airflow_provider_infakt.sensors.invoice import InfaktInvoiceSensor
+
+    from .conftest import load_dag
+
+    use_connection()
+    sensors_mode(mode)
+    for task in load_dag("example_infakt_deliver_and_wait").tasks:
+        if isinstance(task, InfaktInvoiceSensor):
+            monkeypatch.setattr(task, "timeout", 6.0)  # the example's hour, cut short for a test
+    infakt_emulator.pay_after_delivery(0)
+    run = run_dag("example_infakt_deliver_and_wait", {"invoice_id": 4})
+    assert run.state == "success", run.tasks
+    assert run.xcom[("wait_until_sent", -1, "invoice_status")] == "paid"
+    assert run.xcom[("wait_until_paid", -1, "invoice_status")] == "paid"
+    assert run.xcom[("book_payment", -1, "return_value")] == 4

@@ -125,3 +125,45 @@ def test_execute_complete():
         task.execute_complete({"ti": ti}, {"status": "timeout", "message": "Invoice 5 did not reach paid"})
     with pytest.raises(AirflowFailException, match="HTTP 404"):
         task.execute_complete({"ti": ti}, {"status": "error", "message": "Cannot wait: HTTP 404"})
+
+
+@pytest.mark.parametrize(
+    ("target", "status", "done"),
+    [
+        ("sent", "paid", True),  # paid is later than sent: a fast payer ends the wait for "sent"
+        ("printed", "paid", True),
+        ("unpaid", "paid", True),
+        ("sent", "printed", False),  # sent, printed and unpaid are alternatives, not steps
+        ("printed", "sent", False),
+        ("draft", "sent", False),  # "draft or later" would be every invoice: draft is exact
+        ("paid", "sent", False),
+    ],
+)
+def test_a_later_status_reaches_the_target(infakt_emulator, conn, target, status, done):
+    invoice = infakt_emulator.create_invoice(status=status)
+    ti = FakeTI()
+    result = sensor(invoice_id=invoice["id"], target_status=target).poke({"ti": ti})
+    assert bool(result) is done
+    assert ti.pushed == ({STATUS_XCOM_KEY: status} if done else {})
+
+
+def test_exact_status_waits_for_the_status_itself(infakt_emulator, conn, caplog, capsys):
+    infakt_emulator.mark_paid(2)
+    task = sensor(invoice_id=2, target_status="sent", exact_status=True)
+    with caplog.at_level("INFO"):
+        assert task.poke({"ti": FakeTI()}) is False
+        assert sensor(invoice_id=3, target_status="sent").poke({"ti": FakeTI()}) is False
+    logged = caplog.text + capsys.readouterr().out  # Airflow 3 logs through structlog, to stdout
+    assert "Invoice 2 is 'paid'; waiting for exactly sent." in logged
+    assert "Invoice 3 is 'draft'; waiting for sent (or later: paid)." in logged
+
+
+def test_deferred_wait_carries_exact_status(infakt_emulator, conn):
+    try:
+        from airflow.sdk.exceptions import TaskDeferred
+    except ImportError:
+        from airflow.exceptions import TaskDeferred
+    infakt_emulator.mark_paid(5)
+    with pytest.raises(TaskDeferred) as raised:
+        sensor(invoice_id=5, target_status="sent", exact_status=True, deferrable=True).execute({"ti": FakeTI()})
+    assert raised.value.trigger.serialize()[1]["exact_status"] is True

@@ -105,6 +105,7 @@ def test_serialize_round_trip_carries_every_argument():
         poke_interval=30,
         timeout_at=1_900_000_000.5,
         max_backoff=120,
+        exact_status=True,
     )
     path, kwargs = trigger.serialize()
     assert path == "airflow_provider_infakt.triggers.invoice.InfaktInvoiceTrigger"
@@ -170,12 +171,40 @@ def test_wrong_key_is_one_error_event(infakt_emulator, conn, monkeypatch):
     assert "nope-nope" not in events[0].payload["message"]
 
 
-def test_timeout_is_one_event_at_the_deadline(infakt_emulator, conn):
+def test_timeout_is_one_event_at_the_deadline(infakt_emulator, conn, caplog, capsys):
     deadline = time.time() + 0.4
-    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"], poke_interval=0.1, timeout_at=deadline))
+    with caplog.at_level("INFO", logger="airflow.triggers"):
+        events = run_trigger(InfaktInvoiceTrigger(1, ["paid"], poke_interval=0.1, timeout_at=deadline))
     assert [e.payload["status"] for e in events] == ["timeout"]
     assert time.time() >= deadline
     assert time.time() - deadline < 0.3
+    # the message says what was seen last; each read was logged while waiting
+    message = events[0].payload["message"]
+    assert message.startswith(
+        "Invoice 1 did not reach paid before the sensor's timeout; its last status was 'draft' (read "
+    )
+    logged = caplog.text + capsys.readouterr().out  # Airflow 3 logs through structlog, to stdout
+    assert "Invoice 1 is 'draft'; waiting for paid, next read in " in logged
+
+
+def test_timeout_message_tells_a_failing_read(infakt_emulator, conn):
+    conn(extra={"max_retries": 0})
+    infakt_emulator.fault("v3.invoice", status=503, times=None)
+    events = run_trigger(InfaktInvoiceTrigger(1, ["paid"], poke_interval=0.05, timeout_at=time.time() + 0.5))
+    message = events[0].payload["message"]
+    assert "no read succeeded; the last read failed: " in message and "503" in message
+
+
+@pytest.mark.parametrize(("exact", "expected"), [(False, "success"), (True, "timeout")])
+def test_a_paid_invoice_has_reached_sent_unless_exact(infakt_emulator, conn, exact, expected):
+    infakt_emulator.mark_paid(2)
+    trigger = InfaktInvoiceTrigger(2, ["sent"], poke_interval=0.05, timeout_at=time.time() + 0.5, exact_status=exact)
+    events = run_trigger(trigger)
+    assert [e.payload["status"] for e in events] == [expected]
+    if exact:
+        assert "did not reach exactly sent" in events[0].payload["message"]
+    else:
+        assert events[0].payload["invoice_status"] == "paid"
 
 
 def test_429_then_success_backs_off_and_ends_with_one_event(infakt_emulator, conn, monkeypatch):

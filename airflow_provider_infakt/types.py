@@ -1,0 +1,47 @@
+"""The argument types of the operators, sensor and hook, for type checkers; and :data:`Jinja`.
+
+Arguments that take one of a few words are typed with :data:`typing.Literal`, so that mypy or pyright
+refuse ``type="fax"`` in a DAG file before Airflow ever parses it. Operator and sensor arguments are
+template fields as well: a Jinja template in one of these arguments is written ``Jinja("{{ ... }}")``,
+which tells the type checker (and the reader) that the value is only known after rendering. At run
+time :data:`Jinja` returns its text unchanged, and the rendered value is checked before any request.
+
+This module imports nothing but :mod:`typing`; it is cheap to import from a DAG file.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NewType
+
+__all__ = [
+    "ApiVersion",
+    "DeliveryType",
+    "DocType",
+    "Format",
+    "Jinja",
+    "Locale",
+    "OnUnknownOutcome",
+    "PrintType",
+    "Status",
+]
+
+#: The inFakt API version of a connection.
+ApiVersion = Literal["v2", "v3"]
+#: The answer format of API v2 (v3 answers in JSON only).
+Format = Literal["json", "xml"]
+#: How an invoice is delivered: ``mail`` (e-mail) or ``post`` (traditional post).
+DeliveryType = Literal["mail", "post"]
+#: The document type of a delivery, in the words of inFakt's API v2 documentation (Invoices -> Deliver).
+DocType = Literal["org", "KOPIA", "org_kop", "d_org", "d_kop"]
+#: API v3's own names of the document types (``print_type``), also accepted on v3.
+PrintType = Literal["original", "copy", "original_duplicate", "copy_duplicate", "duplicate", "regular"]
+#: The language of a v3 delivery e-mail (``pe``: Polish and English).
+Locale = Literal["pl", "en", "pe"]
+#: An invoice status, the same words on API v2 and v3.
+Status = Literal["draft", "sent", "printed", "paid", "unpaid"]
+#: What a retry does when an earlier attempt's delivery may or may not have happened.
+OnUnknownOutcome = Literal["check", "resend", "fail"]
+
+#: A Jinja template given for an argument typed with :data:`typing.Literal`:
+#: ``type=Jinja("{{ dag_run.conf.get('type', 'mail') }}")``. Returns its text unchanged at run time.
+Jinja = NewType("Jinja", str)
