@@ -18,8 +18,10 @@ from .errors import InfaktValidationError, mask_email
 from .vocabulary import (
     ApiVersion,
     DeliveryType,
+    DocType,
     Format,
     Locale,
+    PrintType,
     print_type_for,
     status_query_value,
     validate_delivery_type,
@@ -74,7 +76,7 @@ class DeliverArguments:
 
     invoice_id: int | str
     type: DeliveryType
-    doc_type: str
+    doc_type: DocType | PrintType
     recipient: str | None = dataclasses.field(repr=False)
     locale: Locale | None
     send_copy: bool | None

@@ -123,6 +123,12 @@ _ORG_KOP_ON_V3 = (
     "API v2; allowed values on v3 are {allowed}"
 )
 _DIGITS = re.compile(r"[0-9]+")
+_NEGATIVE = re.compile(r"-\s*[0-9]+")
+#: ``[1, 2]`` or ``(1, 2)``: a list of ids as plain Jinja renders it.
+_LIST_TEXT = re.compile(r"[\[(]\s*['\"]?[0-9]+['\"]?\s*(,\s*['\"]?[0-9]+['\"]?\s*)*,?\s*[\])]")
+_ONE_PER_TASK = (
+    "one task handles one invoice; for several, map the task over them: Operator.partial(...).expand(invoice_id=[...])"
+)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -269,15 +275,20 @@ def validate_locale(value: object) -> Locale:
 
 
 def validate_send_copy(value: object) -> bool:
-    """Return ``value`` if it is a bool (v3 ``send_copy``: also send a copy to the account owner).
+    """Return ``value`` as a bool (v3 ``send_copy``: also send a copy to the account owner).
+
+    Accepted: True, False, and the texts ``'True'`` and ``'False'`` (any case), which is how plain
+    Jinja (without ``render_template_as_native_obj``) renders a bool.
 
     :param value: the rendered ``send_copy``.
-    :raises InfaktValidationError: when ``value`` is not a bool.
+    :raises InfaktValidationError: when ``value`` is neither.
     """
     if isinstance(value, bool):
         return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
     raise InfaktValidationError(
-        f"invalid send_copy {value!r}: allowed values are True, False",
+        f"invalid send_copy {_shown(value)}: allowed values are True, False",
         field="send_copy",
         value=value,
         allowed=("True", "False"),
@@ -407,8 +418,14 @@ def validate_invoice_id(value: object, api_version: ApiVersion = "v2") -> int | 
         if value > MAX_INVOICE_ID:
             raise refuse("too large for an invoice id")
         return value
+    if isinstance(value, list | tuple | set | frozenset):
+        raise refuse(f"a {type(value).__name__} is not an invoice id ({_ONE_PER_TASK})")
     if isinstance(value, str):
         text = value.strip()
+        if _NEGATIVE.fullmatch(text):
+            raise refuse("invoice ids are greater than zero")
+        if _LIST_TEXT.fullmatch(text):
+            raise refuse(f"this is a list rendered as text, not an invoice id ({_ONE_PER_TASK})")
         if _DIGITS.fullmatch(text):
             if len(text.lstrip("0")) > _MAX_ID_DIGITS:  # int() would refuse past Python's digit limit
                 raise refuse("too large for an invoice id")

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         Invoice,
     )
     from airflow_provider_infakt.hooks.connection import ConnectionFields
+    from airflow_provider_infakt.types import DeliveryType, DocType, Locale, PrintType
 
 
 class InfaktHook(BaseHook):
@@ -131,11 +132,11 @@ class InfaktHook(BaseHook):
     def deliver_invoice(
         self,
         invoice_id: int | str,
-        type: str = "mail",
-        doc_type: str = "org",
+        type: DeliveryType = "mail",
+        doc_type: DocType | PrintType = "org",
         recipient: str | None = None,
         *,
-        locale: str | None = None,
+        locale: Locale | None = None,
         send_copy: bool | None = None,
     ) -> Delivery:
         """Deliver one invoice; see :meth:`airflow_provider_infakt.api.InfaktClient.deliver_invoice`.

@@ -19,7 +19,7 @@ from airflow_provider_infakt.links import INVOICE_URL_XCOM_KEY, InfaktInvoiceLin
 
 if TYPE_CHECKING:
     import jinja2
-    from airflow.sdk import Context
+    from airflow.sdk import Context, XComArg
     from airflow.sdk.definitions.mappedoperator import OperatorPartial
 
     from airflow_provider_infakt.api import Delivery
@@ -27,10 +27,14 @@ if TYPE_CHECKING:
     from airflow_provider_infakt.hooks.infakt import InfaktHook
     from airflow_provider_infakt.ledger import Entry as LedgerEntry
     from airflow_provider_infakt.ledger import Ledger
+    from airflow_provider_infakt.types import DeliveryType, DocType, Jinja, Locale, OnUnknownOutcome, PrintType
 
 _T = TypeVar("_T")
 
 ON_UNKNOWN_OUTCOME = ("check", "resend", "fail")
+#: Arguments that may be left out, and what plain Jinja renders for "left out" (None -> 'None').
+OPTIONAL_FIELDS = ("recipient", "locale", "send_copy")
+RENDERED_NOTHING = ("", "None")
 #: How long after an attempt started sending its request may still be in flight or pending at inFakt.
 DEFAULT_IN_FLIGHT_WINDOW = dt.timedelta(minutes=5)
 
@@ -81,16 +85,22 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
 
     All arguments but ``on_unknown_outcome`` may be Jinja templates or XCom values; they are checked
     after rendering, in ``execute``, before any request: a wrong value fails the task (no Airflow retry)
-    with a message naming the field, the value and what is allowed.
+    with a message naming the field, the value and what is allowed. Arguments with a fixed set of
+    values are typed with :data:`typing.Literal` (see :mod:`airflow_provider_infakt.types`); a template
+    for one of them is written ``Jinja("{{ ... }}")``. One task delivers one invoice: for a list of
+    them, map it (``InfaktDeliverInvoiceOperator.partial(...).expand(invoice_id=[...])``).
 
     :param invoice_id: the invoice: an int, a string of digits, or on v3 an invoice uuid.
     :param type: ``mail`` (e-mail) or ``post`` (traditional post; needs a postal package in inFakt).
     :param doc_type: ``org`` (original), ``KOPIA`` (copy), ``org_kop`` (both; v2 only), ``d_org``
         (duplicate of the original) or ``d_kop`` (duplicate of the copy). Case-sensitive, as inFakt is.
+        On v3 its own names are accepted too: ``original``, ``copy``, ``original_duplicate``,
+        ``copy_duplicate``, ``duplicate``, ``regular``.
     :param recipient: an e-mail address to send to instead of the client's (``mail`` only). It is
-        never written to XCom or to the task state.
-    :param locale: v3 only: ``pl``, ``en`` or ``pe`` (Polish and English).
-    :param send_copy: v3 only: also send a copy to the account owner.
+        never written to XCom or to the task state. Not given (None; or ``'None'`` or ``''``, which is
+        what plain Jinja renders for a missing value): the address of the invoice's client.
+    :param locale: v3 only: ``pl``, ``en`` or ``pe`` (Polish and English); not given as for ``recipient``.
+    :param send_copy: v3 only: also send a copy to the account owner; not given as for ``recipient``.
     :param infakt_conn_id: the inFakt connection.
     :param on_unknown_outcome: what a later attempt does when an earlier one's delivery may or may not
         have happened: ``check`` (default) waits out ``in_flight_window``, reads the invoice and decides
@@ -144,14 +154,14 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
     def __init__(
         self,
         *,
-        invoice_id: Any,
-        type: Any = "mail",
-        doc_type: Any = "org",
-        recipient: Any = None,
-        locale: Any = None,
-        send_copy: Any = None,
+        invoice_id: int | str | XComArg,
+        type: DeliveryType | Jinja | XComArg = "mail",
+        doc_type: DocType | PrintType | Jinja | XComArg = "org",
+        recipient: str | XComArg | None = None,
+        locale: Locale | Jinja | XComArg | None = None,
+        send_copy: bool | Jinja | XComArg | None = None,
         infakt_conn_id: str = "infakt_default",
-        on_unknown_outcome: str = "check",
+        on_unknown_outcome: OnUnknownOutcome = "check",
         in_flight_window: float | dt.timedelta = DEFAULT_IN_FLIGHT_WINDOW,
         **kwargs: Any,
     ) -> None:
@@ -244,6 +254,7 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
                 f"Nothing was sent: in_flight_window={self.in_flight_window!r} is not a number of seconds from 0 "
                 "to 86400 or a timedelta in that range"
             )
+        self._drop_rendered_nothing()
         hook = InfaktHook(infakt_conn_id=self.infakt_conn_id)
         try:
             invoice_ref = self._validate(hook)
@@ -258,14 +269,28 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         return delivered_id
 
     # -- steps -------------------------------------------------------------------------------------
+    def _drop_rendered_nothing(self) -> None:
+        """Read the optional arguments' "no value" as plain Jinja renders it: ``None``.
+
+        Without ``render_template_as_native_obj`` (Airflow's default), ``{{ dag_run.conf.get('recipient') }}``
+        renders a missing key as the text ``'None'``, and ``{{ dag_run.conf.get('recipient', '') }}`` as
+        ``''``. For ``recipient``, ``locale`` and ``send_copy`` both mean "not given", as they would
+        natively; the log says so.
+        """
+        for field in OPTIONAL_FIELDS:
+            value = getattr(self, field)
+            if isinstance(value, str) and value.strip() in RENDERED_NOTHING:
+                self.log.info("%s rendered as %r: taken as not given.", field, value)
+                setattr(self, field, None)
+
     def _validate(self, hook: InfaktHook) -> int | str:
         """Check every rendered value (raises before any request); return the invoice reference."""
         from airflow_provider_infakt.api.protocol import check_deliver  # deferred: see _do_render_template_fields
 
-        args = check_deliver(
+        self._arguments = check_deliver(
             hook.settings, self.invoice_id, self.type, self.doc_type, self.recipient, self.locale, self.send_copy
         )
-        return args.invoice_id
+        return self._arguments.invoice_id
 
     def _ledger(self, context: Context, hook: InfaktHook, invoice_ref: int | str) -> Ledger | None:
         from airflow_provider_infakt.ledger import Ledger, ledger_key  # deferred: see _do_render_template_fields
@@ -458,13 +483,9 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         )
 
     def _send(self, hook: InfaktHook, invoice_ref: int | str) -> Delivery:
+        args = self._arguments  # the values _validate checked, as it returned them
         return hook.deliver_invoice(
-            invoice_ref,
-            self.type,
-            self.doc_type,
-            self.recipient,
-            locale=self.locale,
-            send_copy=self.send_copy,
+            invoice_ref, args.type, args.doc_type, args.recipient, locale=args.locale, send_copy=args.send_copy
         )
 
     def _push_link(self, context: Context, hook: InfaktHook, invoice_id: int | str) -> None:

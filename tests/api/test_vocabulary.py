@@ -169,7 +169,7 @@ def test_invoice_ids_accepted(value, version, expected):
         (0, "v2", "greater than zero"),
         (-3, "v3", "greater than zero"),
         ("0", "v2", "greater than zero"),
-        ("-3", "v2", "not a number"),
+        ("-3", "v2", "invoice ids are greater than zero"),
         ("1e3", "v2", "not a number"),
         ("", "v2", "not a number"),
         ("١٢", "v2", "not a number"),  # non-ASCII digits
@@ -484,3 +484,28 @@ def test_an_address_typed_into_another_field_is_masked(validate, value):
         validate(value)
     assert "kowalski" not in str(caught.value) and "kowalski" not in repr(caught.value.value)
     assert "j***@example.com" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ([1, 2], "a list is not an invoice id (one task handles one invoice; for several, map the task"),
+        ((1,), "a tuple is not an invoice id"),
+        ("[1, 2]", "this is a list rendered as text, not an invoice id"),
+        ("['7', '8']", "this is a list rendered as text"),
+        ("-3", "invalid invoice_id '-3': invoice ids are greater than zero"),
+        ("- 3", "invoice ids are greater than zero"),
+        ("abc", "invalid invoice_id 'abc': not a number"),
+    ],
+)
+def test_invoice_id_messages_say_what_to_do(value, expected):
+    with pytest.raises(InfaktValidationError) as raised:
+        validate_invoice_id(value, "v3")
+    assert expected in str(raised.value)
+    if "list" in expected or "tuple" in expected:
+        assert ".expand(invoice_id=[...])" in str(raised.value)
+
+
+@pytest.mark.parametrize(("text", "value"), [("True", True), ("False", False), (" true ", True), ("FALSE", False)])
+def test_send_copy_takes_a_bool_as_plain_jinja_renders_it(text, value):
+    assert validate_send_copy(text) is value

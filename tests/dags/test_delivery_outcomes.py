@@ -154,3 +154,21 @@ def test_an_oversized_answer_after_delivery_is_not_sent_again_even_after_a_clear
         run = run_dag("infakt_test_outcome", {"invoice_id": 5}, logical_date=date)
         assert run.state == "success"
     assert [d.invoice_id for d in infakt_emulator.deliveries] == [5]
+
+
+@pytest.mark.parametrize(
+    ("conf", "recipient"),
+    [
+        ({"invoice_id": 2}, None),  # recipient renders 'None', locale '', send_copy 'None': none given
+        ({"invoice_id": 2, "recipient": "", "send_copy": False, "locale": "en"}, None),  # send_copy 'False'
+        ({"invoice_id": 2, "recipient": "ksiegowosc@firma.example", "send_copy": True}, "ksiegowosc@firma.example"),
+    ],
+)
+def test_optional_fields_work_with_plain_jinja(airflow_db, infakt_emulator, use_connection, capsys, conf, recipient):
+    """Airflow's default rendering turns a missing value into the text 'None' and a bool into 'True'."""
+    use_connection()
+    run = run_dag("infakt_test_plain_jinja", conf)
+    assert run.state == "success", (run.tasks, capsys.readouterr().out[-3000:])
+    [delivery] = infakt_emulator.deliveries
+    assert (delivery.invoice_id, delivery.recipient) == (2, recipient)
+    assert delivery.address is not None

@@ -224,9 +224,9 @@ def test_a_recipient_that_is_no_address_is_shown_as_typed(
 ):
     use_connection()
     capsys.readouterr()
-    # Not the Jinja DAG: its native rendering would turn the text 'None' into None (no recipient).
-    run = run_dag("infakt_test_pii_xcom", {"recipient": "None"})
+    # A customer number where an address belongs ('None' is no mistake: it is plain Jinja's "not given").
+    run = run_dag("infakt_test_pii_xcom", {"recipient": "K-10442"})
     log = task_log(capsys, caplog)
     assert run.state == "failed"
     assert infakt_emulator.requests == []
-    assert "invalid recipient 'None': it has no '@'" in log  # not '***', not 'N***'
+    assert "invalid recipient 'K-10442': it has no '@'" in log  # not '***', not 'K***'

@@ -133,3 +133,15 @@ with DAG(
     InfaktDeliverInvoiceOperator.partial(task_id="deliver_invoice", in_flight_window=1, retries=0).expand(
         invoice_id=invoices()
     )
+
+# Airflow's default rendering (no render_template_as_native_obj): every template renders to text, so
+# a missing conf key gives 'None' (or '' with a '' default) and a bool 'True'/'False'.
+with DAG("infakt_test_plain_jinja", schedule=None, start_date=START) as plain_jinja_dag:
+    InfaktDeliverInvoiceOperator(
+        task_id="deliver_invoice",
+        invoice_id="{{ dag_run.conf['invoice_id'] }}",
+        recipient="{{ dag_run.conf.get('recipient') }}",
+        locale="{{ dag_run.conf.get('locale', '') }}",
+        send_copy="{{ dag_run.conf.get('send_copy') }}",
+        retries=0,
+    )
