@@ -102,11 +102,22 @@ def _as_public(method: _F, build: Callable[..., Any]) -> _F:
     return method
 
 
+#: What OpenSSL says when the server answers a TLS handshake in plain HTTP (``https://`` to an
+#: ``http://`` server: a host typed without its scheme gets ``https://``).
+_PLAIN_HTTP_SIGNS = ("WRONG_VERSION_NUMBER", "record layer failure")
+_PLAIN_HTTP_HINT = (
+    " (the server did not answer in TLS: if it is a plain-HTTP server, such as the emulator, write the "
+    "scheme in the connection's host: http://host:port/api/v3)"
+)
+
+
 def describe_exception(exc: BaseException) -> str:
     """A short, safe description of a transport exception: class name and message, e-mail addresses
-    masked, cut to 300 characters (library messages may quote the URL with its query)."""
+    masked, cut to 300 characters (library messages may quote the URL with its query); with a hint
+    when an https request met a plain-HTTP server."""
     text = redact_text(f"{type(exc).__name__}: {exc}")
-    return text if len(text) <= 300 else text[:300] + "..."
+    hint = _PLAIN_HTTP_HINT if any(sign in text for sign in _PLAIN_HTTP_SIGNS) else ""
+    return (text if len(text) <= 300 else text[:300] + "...") + hint
 
 
 def past_deadline(settings: ClientSettings) -> Failure:

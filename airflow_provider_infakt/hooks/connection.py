@@ -7,7 +7,8 @@ The connection contract:
 
 - ``host``: the API base URL including its version path (``https://api.infakt.pl/api/v3``,
   ``https://www.infakt.pl/api/v2``); empty means inFakt's real base URL for the chosen version (or
-  the v3 sandbox when ``extra.sandbox`` is true). A host without a scheme gets ``https://``.
+  the v3 sandbox when ``extra.sandbox`` is true). A host without a scheme gets ``https://``. ``port``
+  and ``schema`` (the path), where a connection URI puts them, are added to it.
 - v3: the API key in ``password``.
 - v2: the OAuth consumer key in ``login``, the consumer secret in ``password``, and either
   ``extra.oauth_token`` + ``extra.oauth_token_secret`` or ``extra.xauth_username`` +
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,8 +49,8 @@ class ConnectionFields:
     :param login: the v2 consumer key.
     :param password: the v3 API key or the v2 consumer secret.
     :param extra: the extras, as Airflow parsed them.
-    :param port: must be empty: the port goes in ``host``.
-    :param schema: must be empty: the path goes in ``host``.
+    :param port: the port, when not in ``host`` (a connection URI puts it here).
+    :param schema: the path of the base URL, when not in ``host`` (a connection URI puts it here).
     """
 
     conn_id: str
@@ -141,26 +143,64 @@ def _choice(conn_id: str, name: str, value: Any, allowed: tuple[str, ...]) -> st
 
 
 def base_url_for(fields: ConnectionFields, api_version: str, sandbox: bool) -> str:
-    """The API base URL: the connection's host, or inFakt's own for the version.
+    """The API base URL: the connection's host (with its port and schema, if given apart), or inFakt's
+    own for the version.
+
+    A connection URI puts the port and the path in fields of their own: ``infakt://http://:KEY@
+    127.0.0.1:8765/api/v3`` has host ``http://127.0.0.1``, port 8765 and schema ``api/v3``; they are
+    put back together here. A host without a scheme gets ``https://``.
 
     :param fields: the connection's fields.
     :param api_version: ``v2`` or ``v3``.
     :param sandbox: whether an empty host means the v3 sandbox.
-    :raises InfaktConfigError: for an empty host with ``sandbox`` on v2 (inFakt has no v2 sandbox).
+    :raises InfaktConfigError: for an empty host with ``sandbox`` on v2 (inFakt has no v2 sandbox), a
+        port or schema without a host, or a port or path given twice, differently. Messages do not show
+        the host: a URL may hold credentials.
     """
+    conn_id = fields.conn_id
     host = (fields.host or "").strip()
+    port = fields.port
+    path = (fields.schema or "").strip().strip("/")
     if not host:
+        if port is not None or path:
+            raise InfaktConfigError(
+                f"connection {conn_id!r}: a port or schema (path) is set but no host; put the whole base URL "
+                "in host (e.g. http://127.0.0.1:8765/api/v3), or leave all three empty for inFakt's own"
+            )
         if api_version == "v2":
             if sandbox:
                 raise InfaktConfigError(
-                    f"connection {fields.conn_id!r}: inFakt has no sandbox for API v2; "
+                    f"connection {conn_id!r}: inFakt has no sandbox for API v2; "
                     "set host to your v2 server (e.g. the emulator) or use api_version v3"
                 )
             return PRODUCTION_V2
         return SANDBOX_V3 if sandbox else PRODUCTION_V3
     if "://" not in host:
         host = "https://" + host
-    return host.rstrip("/")
+    try:
+        parts = urllib.parse.urlsplit(host.rstrip("/"))
+    except ValueError as exc:  # '127.0.0.1[1]': an odd bracket
+        raise InfaktConfigError(
+            f"connection {conn_id!r}: host is not a URL ({exc}); write it as https://host[:port]/api/v3"
+        ) from None
+    netloc = parts.netloc
+    if port is not None:
+        try:
+            own_port = parts.port
+        except ValueError:  # a port in host that is no number: the settings' URL check names it
+            own_port = None
+        if own_port is not None and own_port != port:
+            raise InfaktConfigError(
+                f"connection {conn_id!r}: host has port {own_port} but the port field says {port}; give the port once"
+            )
+        netloc = netloc if own_port is not None else f"{netloc}:{port}"
+    own_path = parts.path.strip("/")
+    if path and own_path and own_path != path:
+        raise InfaktConfigError(
+            f"connection {conn_id!r}: host has the path /{own_path} but schema says /{path}; give the path once"
+        )
+    full_path = f"/{own_path or path}" if (own_path or path) else ""
+    return urllib.parse.urlunsplit((parts.scheme, netloc, full_path, parts.query, parts.fragment))
 
 
 def web_url_template(fields: ConnectionFields) -> str:
@@ -193,7 +233,6 @@ def settings_from_connection(fields: ConnectionFields) -> ClientSettings:
             f"connection {conn_id!r}: extra must be a JSON object (name: value pairs), "
             f"got a {type(fields.extra).__name__}"
         )
-    _check_unused_fields(fields)
     extra = normalized_extra(fields.extra)
     unknown = sorted(set(extra) - set(EXTRA_FIELDS))
     if unknown:
@@ -253,33 +292,6 @@ def settings_from_connection(fields: ConnectionFields) -> ClientSettings:
         )
     except InfaktConfigError as exc:
         raise InfaktConfigError(f"connection {conn_id!r}: {exc}") from None
-
-
-def _check_unused_fields(fields: ConnectionFields) -> None:
-    """Refuse ``port`` and ``schema``: the whole base URL is in ``host``, and a port or path given apart
-    (a connection URI such as ``infakt://:key@127.0.0.1:8765/api/v3`` puts them there) would otherwise be
-    dropped silently, sending every request to another port or path than the one meant.
-
-    :param fields: the connection's fields.
-    :raises InfaktConfigError: when ``port`` or ``schema`` is set, with the ``host`` value to use.
-    """
-    port = fields.port
-    schema = (fields.schema or "").strip("/ ")
-    unused = [f"port={port!r}"] if port is not None else []
-    unused += [f"schema={fields.schema!r}"] if schema else []
-    if not unused:
-        return
-    host = (fields.host or "").strip().rstrip("/")
-    suggestion = ""
-    if host:
-        guess = host if "://" in host else "https://" + host
-        guess += f":{port}" if port is not None else ""
-        guess += f"/{schema}" if schema else ""
-        suggestion = f" (here probably host={guess!r})"
-    raise InfaktConfigError(
-        f"connection {fields.conn_id!r}: {' and '.join(unused)} would be ignored: the host field holds the "
-        f"whole API base URL with scheme, port and path{suggestion}; leave port and schema empty"
-    )
 
 
 def _rate_limit(conn_id: str, value: Any) -> RateLimit | None:
