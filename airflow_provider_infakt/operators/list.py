@@ -39,6 +39,11 @@ def _not_set_as_none(value: object) -> object:
     return value
 
 
+def _shown(name: str, value: object) -> str:
+    """``name=value`` for a log line: numbers as they are, text and dates quoted."""
+    return f"{name}={value}" if isinstance(value, int) else f"{name}={str(value)!r}"
+
+
 class InfaktListInvoicesOperator(BaseOperator):
     """List the invoices matching every filter given and return their ids (XCom ``return_value``).
 
@@ -133,7 +138,7 @@ class InfaktListInvoicesOperator(BaseOperator):
             checked = check_invoice_filters(filters, hook.settings.api_version)
         except (InfaktValidationError, InfaktConfigError) as exc:
             raise AirflowFailException(f"Nothing was read: {exc}") from None
-        shown = redact_text(", ".join(f"{k}={v!r}" for k, v in checked.given().items()) or "no filters")
+        shown = redact_text(", ".join(_shown(name, getattr(checked, name)) for name in checked.given()) or "no filters")
         ids: list[int] = []
         seen: set[int] = set()
         try:
