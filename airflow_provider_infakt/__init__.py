@@ -31,7 +31,7 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-infakt",
         "name": "inFakt",
-        "description": "Deliver inFakt (infakt.pl) invoices and wait for them to be sent or paid.",
+        "description": "Find and deliver inFakt (infakt.pl) invoices and wait for them to be sent or paid.",
         "versions": [__version__],
         "integrations": [
             {
@@ -41,7 +41,13 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "operators": [
-            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_infakt.operators.deliver"]}
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [
+                    "airflow_provider_infakt.operators.deliver",
+                    "airflow_provider_infakt.operators.list",
+                ],
+            }
         ],
         "sensors": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_infakt.sensors.invoice"]}],
         "hooks": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_infakt.hooks.infakt"]}],

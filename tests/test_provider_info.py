@@ -85,3 +85,15 @@ def test_airflow2_form_widgets_cover_every_field():
     assert set(widgets) == set(FORM_FIELDS)
     behaviour = InfaktHook.get_ui_field_behaviour()
     assert behaviour["hidden_fields"] == ["schema", "port"]
+
+
+def test_provider_info_lists_both_operator_modules_and_they_import():
+    import importlib
+
+    (operators,) = airflow_provider_infakt.get_provider_info()["operators"]
+    assert operators["python-modules"] == [
+        "airflow_provider_infakt.operators.deliver",
+        "airflow_provider_infakt.operators.list",
+    ]
+    listing = importlib.import_module("airflow_provider_infakt.operators.list")
+    assert listing.InfaktListInvoicesOperator.__module__ == "airflow_provider_infakt.operators.list"

@@ -27,6 +27,7 @@ from .errors import (  # noqa: F401
     InfaktError,
     InfaktForbiddenError,
     InfaktLockedError,
+    InfaktLookupError,
     InfaktNotAcceptableError,
     InfaktNotFoundError,
     InfaktPaymentRequiredError,
@@ -44,6 +45,7 @@ from .protocol import (
     Delivery,
     Invoice,
     InvoicePage,
+    Payment,
     Request,  # noqa: F401
 )
 from .settings import ClientSettings, RateLimit
@@ -80,6 +82,7 @@ __all__ = [
     "InfaktClient",
     "InfaktConfigError",
     "InfaktError",
+    "InfaktLookupError",
     "InfaktNotFoundError",
     "InfaktRateLimitedError",
     "InfaktTransportError",
@@ -88,6 +91,7 @@ __all__ = [
     "Invoice",
     "InvoicePage",
     "OAuth1Auth",
+    "Payment",
     "RateLimit",
     "XAuth",
     "normalize_status",

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from ._decode import _MAX_ID, _shown
-from ._models import Delivery, Request
+from ._models import Delivery, Payment, Request
+from ._query import InvoiceFilters, check_date, check_invoice_filters, filter_params
 from .errors import InfaktValidationError, mask_email
 from .vocabulary import (
     ApiVersion,
@@ -23,7 +24,6 @@ from .vocabulary import (
     Locale,
     PrintType,
     print_type_for,
-    status_query_value,
     validate_delivery_type,
     validate_doc_type,
     validate_invoice_id,
@@ -217,15 +217,40 @@ def build_get_invoice(settings: ClientSettings, invoice_id: object) -> Request:
 
 
 def build_list_invoices(
-    settings: ClientSettings, *, status: object = None, page_size: int = 25, cursor: int | None = None
+    settings: ClientSettings,
+    *,
+    status: object = None,
+    page_size: int = 25,
+    cursor: int | None = None,
+    filters: InvoiceFilters | None = None,
 ) -> Request:
-    """The request for one page of invoices, optionally only those with a normalized ``status``.
+    """The request for one page of invoices, optionally only those with a normalized ``status`` and
+    matching ``filters`` (checked by :func:`check_invoice_filters`; ``status`` may be given in
+    either, not in both).
 
     ``cursor`` is None for the first page, else :attr:`InvoicePage.next_cursor` of the previous page.
-    v2: ``GET {base}/invoices/list.{fmt}?page=&per_page=[&status=<Polish word>]``.
-    v3: ``GET {base}/invoices.json?offset=&limit=[&q[status_eq]=]`` (``unpaid`` is refused on v3).
+    v2: ``GET {base}/invoices/list.{fmt}?page=&per_page=[&status=<Polish word>][&client_id=]
+    [&<date>_od=&<date>_do=]``.
+    v3: ``GET {base}/invoices.json?offset=&limit=[&q[status_eq]=][&q[number_eq]=]...`` (``unpaid`` is
+    refused on v3); see :func:`filter_params`.
     """
     base, version, fmt = _settings_parts(settings)
+    if filters is not None and not isinstance(filters, InvoiceFilters):
+        raise InfaktValidationError(
+            f"invalid filters {_shown(filters)}: expected InvoiceFilters (see check_invoice_filters)",
+            field="filters",
+            value=_shown(filters),
+        )
+    if status is not None:
+        if filters is not None and filters.status is not None:
+            raise InfaktValidationError(
+                "invalid status: given both as status= and in filters; give it once",
+                field="status",
+                value=status,
+            )
+        filters = dataclasses.replace(
+            filters or InvoiceFilters(), status=check_invoice_filters({"status": status}, version).status
+        )
     if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InfaktValidationError(
             f"invalid page_size {page_size!r}: expected an int from 1 to {MAX_PAGE_SIZE}",
@@ -241,18 +266,14 @@ def build_list_invoices(
             field="cursor",
             value=_shown(cursor),
         )
-    raw_status = status_query_value(status, version) if status is not None else None
+    query = filter_params(filters, version) if filters is not None else []
     if version == "v2":
         page = 1 if cursor is None else cursor
-        params: list[tuple[str, str]] = [("page", str(page)), ("per_page", str(page_size))]
-        if raw_status is not None:
-            params.append(("status", raw_status))
+        params: list[tuple[str, str]] = [("page", str(page)), ("per_page", str(page_size)), *query]
         url = f"{base}/invoices/list.{fmt}"
     else:
         offset = 0 if cursor is None else cursor
-        params = [("offset", str(offset)), ("limit", str(page_size))]
-        if raw_status is not None:
-            params.append(("q[status_eq]", raw_status))
+        params = [("offset", str(offset)), ("limit", str(page_size)), *query]
         url = f"{base}/invoices.json"
     return Request(
         method="GET",
@@ -263,3 +284,52 @@ def build_list_invoices(
         api_version=version,
         format=fmt,
     )
+
+
+def build_mark_paid(settings: ClientSettings, invoice_id: object, paid_date: object = None) -> Request:
+    """The request that marks one invoice paid, after validating the arguments.
+
+    v3: ``POST {base}/invoices/{ref}/paid.json`` with the JSON body ``{"paid_date": "YYYY-MM-DD"}``, or
+    ``{}`` without a date (inFakt then takes the day it receives the request). v2 has no such call:
+    refused before any I/O. The request is idempotent (marking a paid invoice paid on the same date
+    changes nothing), so the policy may send it again after a lost answer.
+
+    :param settings: the client settings.
+    :param invoice_id: the invoice: an int, a string of digits, or an invoice uuid.
+    :param paid_date: a ``datetime.date`` or a ``YYYY-MM-DD`` string, or None.
+    :raises InfaktValidationError: naming the field, the value and what is allowed.
+    """
+    base, version, _fmt = _settings_parts(settings)
+    if version != "v3":
+        raise InfaktValidationError(
+            "mark_paid needs API v3: inFakt's API v2 has no call to mark an invoice paid; "
+            "use a v3 connection (api_version 'v3')",
+            field="api_version",
+            value=version,
+            allowed=("v3",),
+        )
+    ref = validate_invoice_id(invoice_id, version)
+    day = check_paid_date(paid_date)
+    payload: dict[str, Any] = {} if day is None else {"paid_date": day}
+    return Request(
+        method="POST",
+        url=f"{base}/invoices/{_path_ref(ref)}/paid.json",
+        headers=(*_base_headers(settings, "json"), ("Content-Type", "application/json")),
+        body=json.dumps(payload, separators=(",", ":")).encode("utf-8"),
+        idempotent=True,
+        route="v3.paid",
+        api_version="v3",
+        format="json",
+        paid=Payment(invoice_id=ref, paid_date=day, api_version="v3"),
+    )
+
+
+def check_paid_date(paid_date: object) -> str | None:
+    """``paid_date`` as ``YYYY-MM-DD``, or None when not given.
+
+    :param paid_date: a ``datetime.date``, a ``YYYY-MM-DD`` string, or None.
+    :raises InfaktValidationError: for anything else (a datetime too: a payment has a day, not a time).
+    """
+    if paid_date is None:
+        return None
+    return check_date("paid_date", paid_date).isoformat()

@@ -9,26 +9,33 @@ driver loop that answers those actions, synchronously or with ``await``. Standar
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Mapping
 from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
 
 from .auth import OAuth1Auth, Signer, XAuth
-from .errors import redact_text
+from .errors import InfaktLookupError, InfaktValidationError, redact_text
 from .policy import Action, Failure, Response, exchange
 from .protocol import (
     Delivery,
     Invoice,
+    InvoiceFilters,
     InvoicePage,
+    Payment,
     Request,
     build_deliver,
     build_get_invoice,
     build_list_invoices,
+    build_mark_paid,
+    check_invoice_filters,
+    narrow_page,
     parse_deliver,
     parse_invoice,
     parse_invoice_list,
+    parse_mark_paid,
 )
 from .ratelimit import RateLimiter
 from .settings import ClientSettings
@@ -38,8 +45,10 @@ __all__ = [
     "ClientCore",
     "Steps",
     "async_call",
+    "check_number",
     "describe_exception",
     "next_cursor",
+    "only_match",
     "past_deadline",
     "sync_call",
 ]
@@ -133,6 +142,41 @@ def next_cursor(page: InvoicePage, cursor: int | None) -> int | None:
     return page.next_cursor
 
 
+def only_match(number: str, invoices: Iterable[Invoice]) -> Invoice:
+    """The one invoice of ``invoices`` numbered exactly ``number``.
+
+    :param number: the invoice number looked for.
+    :param invoices: the invoices a list filtered by that number gave.
+    :raises InfaktLookupError: when none is, or more than one is (naming their ids).
+    """
+    found = [invoice for invoice in invoices if invoice.number == number]
+    if len(found) == 1:
+        return found[0]
+    ids = [invoice.reference for invoice in found]
+    shown = redact_text(repr(number))
+    if not found:
+        message = f"no invoice is numbered {shown} (numbers are matched exactly, as inFakt writes them)"
+    else:
+        listed = ", ".join(str(i) for i in ids[:10]) + (", ..." if len(ids) > 10 else "")
+        message = f"{len(found)} invoices are numbered {shown} (ids {listed}); read the one you mean by id"
+    raise InfaktLookupError(message, field="number", value=shown, matches=ids)
+
+
+def check_number(number: object) -> str:
+    """``number`` if it can be an invoice number (see :func:`.protocol.check_invoice_filters`).
+
+    :param number: the invoice number to look up.
+    :raises InfaktValidationError: for anything else (None too).
+    """
+    if number is None:
+        raise InfaktValidationError(
+            "invalid number None: expected an invoice number, e.g. 'FV/1/2026'", field="number", value=None
+        )
+    checked = check_invoice_filters({"number": number}, "v3").number
+    assert checked is not None
+    return checked
+
+
 class ClientCore:
     """Settings, rate limiter, xAuth token and the calls; subclasses add a transport and a driver.
 
@@ -196,17 +240,51 @@ class ClientCore:
         return Call(build_get_invoice(self.settings, invoice_id), parse_invoice)
 
     def _list_invoices_call(
-        self, *, status: str | None = None, page_size: int = 25, cursor: int | None = None
+        self, /, *, status: str | None = None, page_size: int = 25, cursor: int | None = None, **filters: Any
     ) -> Call[InvoicePage]:
-        """Read one page of invoices, optionally only those with a normalized ``status``; pass the
-        previous page's ``next_cursor`` as ``cursor`` for the next one.
+        """Read one page of invoices, optionally only those with a normalized ``status`` and matching
+        ``filters``; pass the previous page's ``next_cursor`` as ``cursor`` for the next one.
+
+        Filters (each None for "not filtered on"): ``number`` (exact), ``client_id``, ``id_from`` /
+        ``id_to``, ``invoice_date_from`` / ``invoice_date_to``, ``sale_date_from`` / ``sale_date_to``,
+        ``paid_date_from`` / ``paid_date_to`` (dates as ``datetime.date`` or ``YYYY-MM-DD``, ranges
+        inclusive). They are checked first (:class:`~.errors.InfaktValidationError` names an unknown
+        filter or a wrong value; nothing sent), sent as the API's own query, and checked again on each
+        invoice of the answer: a page may hold fewer invoices than ``page_size`` and still have a next one.
 
         :param status: only invoices with this normalized status; None for all.
         :param page_size: how many invoices a page holds.
         :param cursor: the previous page's ``next_cursor``; None for the first page.
+        :param filters: the filters, by name (see above).
         """
-        request = build_list_invoices(self.settings, status=status, page_size=page_size, cursor=cursor)
-        return Call(request, parse_invoice_list)
+        checked = self._filters(status, filters)
+        request = build_list_invoices(self.settings, page_size=page_size, cursor=cursor, filters=checked)
+
+        def parse(request: Request, status: int, headers: Mapping[str, str], body: bytes) -> InvoicePage:
+            return narrow_page(parse_invoice_list(request, status, headers, body), checked)
+
+        return Call(request, parse)
+
+    def _filters(self, status: object, filters: Mapping[str, object]) -> InvoiceFilters | None:
+        """The checked filters (with ``status``), or None when none is set."""
+        if status is None and all(value is None for value in filters.values()):
+            check_invoice_filters(filters, self.settings.api_version)  # unknown names are refused all the same
+            return None
+        return check_invoice_filters({"status": status, **filters}, self.settings.api_version)
+
+    def _mark_paid_call(self, invoice_id: int | str, paid_date: dt.date | str | None = None) -> Call[Payment]:
+        """Mark one invoice paid (API v3 only: v2 has no such call) and return what was asked.
+
+        Arguments are validated first (:class:`~.errors.InfaktValidationError`, nothing sent). Marking
+        an invoice paid again on the same date changes nothing, so a request whose answer was lost is
+        sent again as a read is. Error answers raise their :class:`~.errors.InfaktAPIError` (a 422 when
+        inFakt refuses the date, e.g. one before the invoice's date).
+
+        :param invoice_id: the invoice: an int, a string of digits, or an invoice uuid.
+        :param paid_date: the day it was paid (``datetime.date`` or ``YYYY-MM-DD``); None for the day
+            inFakt receives the request.
+        """
+        return Call(build_mark_paid(self.settings, invoice_id, paid_date), parse_mark_paid)
 
     # -- the conversation, as actions --------------------------------------------------------
     def _steps(self, call: Call[_T], sign: Callable[[Request], Request]) -> Steps[_T]:

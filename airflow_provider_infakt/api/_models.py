@@ -1,5 +1,9 @@
-"""The results the protocol returns (:class:`Delivery`, :class:`Invoice`, :class:`InvoicePage`) and
-:class:`Request`, an HTTP request described, not sent. Standard library only."""
+"""The results the protocol returns (:class:`Delivery`, :class:`Invoice`, :class:`InvoicePage`,
+:class:`Payment`) and :class:`Request`, an HTTP request described, not sent. Standard library only.
+
+Every result that names an invoice has ``invoice_id``: the id to use in later calls (an int when
+numeric, else the v3 uuid). :class:`Invoice` also keeps ``id`` (the numeric id only, or None) and
+``uuid``, as read."""
 
 from __future__ import annotations
 
@@ -78,9 +82,16 @@ class Invoice:
             return self.uuid
         raise ValueError("invoice has neither id nor uuid")
 
+    @property
+    def invoice_id(self) -> int | str:
+        """The same as :attr:`reference`, under the name :class:`Delivery` and :class:`Payment` use:
+        ``result.invoice_id`` works on every result that names an invoice."""
+        return self.reference
+
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serializable dict of the summary fields (``raw`` left out)."""
+        """A JSON-serializable dict of the summary fields (``raw`` left out), with ``invoice_id``."""
         return {
+            "invoice_id": self.id if self.id is not None else self.uuid,
             "id": self.id,
             "uuid": self.uuid,
             "number": self.number,
@@ -107,6 +118,25 @@ class InvoicePage:
     next_cursor: int | None
 
 
+@dataclasses.dataclass(frozen=True)
+class Payment:
+    """An invoice inFakt accepted to mark paid (v3 ``POST /invoices/{ref}/paid.json``).
+
+    :param invoice_id: the invoice marked paid (an int when numeric, else the v3 uuid).
+    :param paid_date: the payment date sent (``YYYY-MM-DD``), or None: inFakt takes the day it
+        receives the request.
+    :param api_version: the API version (``v3``: v2 has no such call).
+    """
+
+    invoice_id: int | str
+    paid_date: str | None
+    api_version: ApiVersion
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable dict of all fields."""
+        return dataclasses.asdict(self)
+
+
 # ---------------------------------------------------------------------------------------------
 # Request
 # ---------------------------------------------------------------------------------------------
@@ -117,7 +147,8 @@ class Request:
     ``url`` has no query string: the query is ``params`` (in order). ``idempotent`` is False for a
     request that makes inFakt do something in the world (a delivery): such a request is never resent
     once it may have arrived. ``route`` names the call (``v2.deliver``, ``v3.invoice``...), matching the
-    emulator's route names. ``delivery`` is the :class:`Delivery` a deliver request produces on success.
+    emulator's route names. ``delivery`` is the :class:`Delivery` a deliver request produces on success,
+    ``paid`` the :class:`Payment` a mark-paid request produces.
     The repr hides credential headers, masks e-mail addresses and leaves the body out.
     """
 
@@ -131,6 +162,7 @@ class Request:
     api_version: ApiVersion = "v3"
     format: Format = "json"
     delivery: Delivery | None = None
+    paid: Payment | None = None
 
     @property
     def full_url(self) -> str:

@@ -19,10 +19,20 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._body import BodyReader
-from ._core import Call, ClientCore, Steps, async_call, describe_exception, next_cursor, past_deadline
+from ._core import (
+    Call,
+    ClientCore,
+    Steps,
+    async_call,
+    check_number,
+    describe_exception,
+    next_cursor,
+    only_match,
+    past_deadline,
+)
 from ._logging import mask_addresses_in
 from .auth import Signer
 from .errors import InfaktConfigError
@@ -142,25 +152,41 @@ class AsyncInfaktClient(ClientCore):
     deliver_invoice = async_call(ClientCore._deliver_invoice_call)
     get_invoice = async_call(ClientCore._get_invoice_call)
     list_invoices = async_call(ClientCore._list_invoices_call)
+    mark_paid = async_call(ClientCore._mark_paid_call)
 
-    def iter_invoices(self, *, status: str | None = None, page_size: int = 100) -> AsyncIterator[Invoice]:
-        """Yield every invoice (``async for``), optionally with a normalized ``status``; arguments are
-        validated at once, pages fetched lazily.
+    def iter_invoices(
+        self, *, status: str | None = None, page_size: int = 100, **filters: Any
+    ) -> AsyncIterator[Invoice]:
+        """Yield every invoice (``async for``), optionally with a normalized ``status`` and matching
+        ``filters`` (as :meth:`list_invoices` takes them); arguments are validated at once, pages
+        fetched lazily.
 
         :param status: only invoices with this normalized status; None for all.
         :param page_size: how many invoices each page read holds.
+        :param filters: ``number``, ``client_id``, ``id_from``, ``id_to``, ``invoice_date_from``,
+            ``invoice_date_to``, ``sale_date_from``, ``sale_date_to``, ``paid_date_from``, ``paid_date_to``.
         """
-        self._list_invoices_call(status=status, page_size=page_size)  # validate now
-        return self._iterate(status, page_size)
+        self._list_invoices_call(status=status, page_size=page_size, **filters)  # validate now
+        return self._iterate(status, page_size, filters)
 
-    async def _iterate(self, status: str | None, page_size: int) -> AsyncIterator[Invoice]:
+    async def _iterate(self, status: str | None, page_size: int, filters: dict[str, Any]) -> AsyncIterator[Invoice]:
         cursor: int | None = None
         while True:
-            page = await self.list_invoices(status=status, page_size=page_size, cursor=cursor)
+            page = await self.list_invoices(status=status, page_size=page_size, cursor=cursor, **filters)
             for invoice in page.invoices:
                 yield invoice
             if (cursor := next_cursor(page, cursor)) is None:
                 return
+
+    async def get_invoice_by_number(self, number: str) -> Invoice:
+        """The one invoice numbered exactly ``number`` (``FV/1/2026``), from the list filtered by it.
+
+        :param number: the invoice number, as inFakt writes it.
+        :raises InfaktValidationError: when ``number`` cannot be an invoice number (nothing sent).
+        :raises InfaktLookupError: when no invoice, or more than one, has that number.
+        """
+        checked = check_number(number)
+        return only_match(checked, [invoice async for invoice in self.iter_invoices(number=checked)])
 
     async def aclose(self) -> None:
         """Close the HTTP client (if this client created it)."""

@@ -18,10 +18,20 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._body import BodyReader
-from ._core import Call, ClientCore, Steps, describe_exception, next_cursor, past_deadline, sync_call
+from ._core import (
+    Call,
+    ClientCore,
+    Steps,
+    check_number,
+    describe_exception,
+    next_cursor,
+    only_match,
+    past_deadline,
+    sync_call,
+)
 from ._logging import mask_addresses_in
 from .auth import Signer
 from .policy import Failure, FailureKind, Response, Send
@@ -65,6 +75,7 @@ class InfaktClient(ClientCore):
     deliver_invoice = sync_call(ClientCore._deliver_invoice_call)
     get_invoice = sync_call(ClientCore._get_invoice_call)
     list_invoices = sync_call(ClientCore._list_invoices_call)
+    mark_paid = sync_call(ClientCore._mark_paid_call)
 
     def __init__(
         self,
@@ -92,22 +103,35 @@ class InfaktClient(ClientCore):
         self._sleep = sleep
         self._token_lock = threading.Lock()
 
-    def iter_invoices(self, *, status: str | None = None, page_size: int = 100) -> Iterator[Invoice]:
-        """Yield every invoice (optionally with a normalized ``status``), fetching pages lazily.
+    def iter_invoices(self, *, status: str | None = None, page_size: int = 100, **filters: Any) -> Iterator[Invoice]:
+        """Yield every invoice (optionally with a normalized ``status`` and matching ``filters``, as
+        :meth:`list_invoices` takes them), fetching pages lazily. Arguments are checked at once.
 
         :param status: only invoices with this normalized status; None for all.
         :param page_size: how many invoices each page read holds.
+        :param filters: ``number``, ``client_id``, ``id_from``, ``id_to``, ``invoice_date_from``,
+            ``invoice_date_to``, ``sale_date_from``, ``sale_date_to``, ``paid_date_from``, ``paid_date_to``.
         """
-        self._list_invoices_call(status=status, page_size=page_size)  # validate now
-        return self._iterate(status, page_size)
+        self._list_invoices_call(status=status, page_size=page_size, **filters)  # validate now
+        return self._iterate(status, page_size, filters)
 
-    def _iterate(self, status: str | None, page_size: int) -> Iterator[Invoice]:
+    def _iterate(self, status: str | None, page_size: int, filters: dict[str, Any]) -> Iterator[Invoice]:
         cursor: int | None = None
         while True:
-            page = self.list_invoices(status=status, page_size=page_size, cursor=cursor)
+            page = self.list_invoices(status=status, page_size=page_size, cursor=cursor, **filters)
             yield from page.invoices
             if (cursor := next_cursor(page, cursor)) is None:
                 return
+
+    def get_invoice_by_number(self, number: str) -> Invoice:
+        """The one invoice numbered exactly ``number`` (``FV/1/2026``), from the list filtered by it.
+
+        :param number: the invoice number, as inFakt writes it.
+        :raises InfaktValidationError: when ``number`` cannot be an invoice number (nothing sent).
+        :raises InfaktLookupError: when no invoice, or more than one, has that number.
+        """
+        checked = check_number(number)
+        return only_match(checked, self.iter_invoices(number=checked))
 
     def close(self) -> None:
         """Close the HTTP session (if this client created it)."""

@@ -39,6 +39,7 @@ __all__ = [
     "InfaktError",
     "InfaktForbiddenError",
     "InfaktLockedError",
+    "InfaktLookupError",
     "InfaktNotAcceptableError",
     "InfaktNotFoundError",
     "InfaktPaymentRequiredError",
@@ -425,6 +426,22 @@ class InfaktServerError(InfaktAPIError):
     """
 
     retryable = True
+
+
+class InfaktLookupError(InfaktError, LookupError):
+    """A lookup by something other than the id (an invoice number) found no invoice, or more than one.
+
+    :param message: what was looked for and what was found.
+    :param field: what was looked up by (``number``).
+    :param value: the value looked for.
+    :param matches: the ids of the invoices found (empty when none was).
+    """
+
+    def __init__(self, message: str, *, field: str, value: str, matches: Sequence[int | str] = ()) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+        self.matches = tuple(matches)
 
 
 _BY_STATUS: dict[int, type[InfaktAPIError]] = {

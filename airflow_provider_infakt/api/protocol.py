@@ -15,7 +15,10 @@ v2 (the seed document):
 v3:
     ``POST {base}/invoices/{ref}/deliver_via_email.json`` (JSON body with ``print_type``...),
     ``POST {base}/invoices/{ref}/deliver_via_post.json``, ``GET {base}/invoices/{ref}.json``,
-    ``GET {base}/invoices.json?offset=&limit=[&q[status_eq]=]``.
+    ``GET {base}/invoices.json?offset=&limit=[&q[status_eq]=]...``, ``POST {base}/invoices/{ref}/paid.json``.
+
+List filters (:mod:`._query`) are checked by :func:`check_invoice_filters` and written per version
+by :func:`build_list_invoices`; :func:`narrow_page` re-checks each invoice of an answer against them.
 
 XML is parsed with xmltodict, imported only when an XML body is met.
 """
@@ -42,7 +45,9 @@ from ._build import (
     build_deliver,
     build_get_invoice,
     build_list_invoices,
+    build_mark_paid,
     check_deliver,
+    check_paid_date,
 )
 from ._decode import (
     MAX_QUOTED,
@@ -56,7 +61,8 @@ from ._decode import (
     header_value,
     parse_retry_after,
 )
-from ._models import Delivery, Invoice, InvoicePage, Request
+from ._models import Delivery, Invoice, InvoicePage, Payment, Request
+from ._query import FILTER_NAMES, FilterName, InvoiceFilters, check_invoice_filters, invoice_matches
 from ._urls import follow_redirect, wrong_destination
 from ._xauth import build_token_request, parse_token
 from .errors import (
@@ -74,6 +80,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DONE_STATUSES",
+    "FILTER_NAMES",
     "MAX_PAGE_SIZE",
     "MAX_QUOTED",
     "RATE_LIMITED_STATUS",
@@ -82,20 +89,28 @@ __all__ = [
     "REFUSED_STATUSES",
     "DeliverArguments",
     "Delivery",
+    "FilterName",
     "Invoice",
+    "InvoiceFilters",
     "InvoicePage",
+    "Payment",
     "Request",
     "build_deliver",
     "build_get_invoice",
     "build_list_invoices",
+    "build_mark_paid",
     "build_token_request",
     "check_deliver",
+    "check_invoice_filters",
+    "check_paid_date",
     "error_for",
     "follow_redirect",
     "header_value",
+    "narrow_page",
     "parse_deliver",
     "parse_invoice",
     "parse_invoice_list",
+    "parse_mark_paid",
     "parse_retry_after",
     "parse_token",
     "wrong_destination",
@@ -292,3 +307,28 @@ def _v2_page(request: Request, doc: Any) -> InvoicePage:
     else:
         next_cursor = page + 1 if len(invoices) >= per_page else None
     return InvoicePage(invoices=invoices, total_count=total, next_cursor=next_cursor)
+
+
+def narrow_page(page: InvoicePage, filters: InvoiceFilters | None) -> InvoicePage:
+    """``page`` with only the invoices that pass ``filters`` (see :func:`._query.invoice_matches`);
+    ``total_count`` and ``next_cursor`` stay the server's, so paging goes on as the server pages."""
+    if filters is None:
+        return page
+    kept = tuple(
+        invoice
+        for invoice in page.invoices
+        if invoice_matches(
+            filters, invoice_id=invoice.id, status=invoice.status, number=invoice.number, raw=invoice.raw
+        )
+    )
+    return page if len(kept) == len(page.invoices) else dataclasses.replace(page, invoices=kept)
+
+
+def parse_mark_paid(request: Request, status: int, headers: Mapping[str, str], body: bytes) -> Payment:
+    """The :class:`Payment` for a mark-paid answer with a 2xx status (inFakt answers 204 with no body,
+    or 201 when it queues the change; the body is not read), or raise the status's
+    :class:`InfaktAPIError` (a 422 names the field inFakt refused)."""
+    if request.paid is None:
+        raise ValueError("parse_mark_paid needs the request built by build_mark_paid")
+    _check(request, status, headers, body)
+    return request.paid

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
         InfaktClient,
         Invoice,
     )
+    from airflow_provider_infakt.api.protocol import Payment
+    from airflow_provider_infakt.api.vocabulary import Status
     from airflow_provider_infakt.hooks.connection import ConnectionFields
     from airflow_provider_infakt.types import DeliveryType, DocType, Locale, PrintType
 
@@ -158,6 +162,77 @@ class InfaktHook(BaseHook):
         :param invoice_id: the invoice: an int, a string of digits, or on v3 an invoice uuid.
         """
         return self.get_client().get_invoice(invoice_id)
+
+    def iter_invoices(
+        self,
+        status: Status | None = None,
+        *,
+        number: str | None = None,
+        client_id: int | str | None = None,
+        id_from: int | str | None = None,
+        id_to: int | str | None = None,
+        invoice_date_from: dt.date | str | None = None,
+        invoice_date_to: dt.date | str | None = None,
+        sale_date_from: dt.date | str | None = None,
+        sale_date_to: dt.date | str | None = None,
+        paid_date_from: dt.date | str | None = None,
+        paid_date_to: dt.date | str | None = None,
+        page_size: int = 100,
+    ) -> Iterator[Invoice]:
+        """Yield the invoices matching every filter given (None: not filtered on), page by page.
+
+        Every filter is checked before the first request: a wrong value raises
+        :class:`~airflow_provider_infakt.api.InfaktValidationError` naming it, the value and what is
+        allowed. Filters go to inFakt as its own list query (v3 ``q[...]`` predicates, v2 list
+        parameters) and are checked again on every invoice read. Dates are ``datetime.date`` or
+        ``YYYY-MM-DD`` strings; ranges are inclusive.
+
+        :param status: ``draft``, ``sent``, ``printed``, ``paid`` (``unpaid`` too on v2).
+        :param number: the invoice number, matched exactly (``FV/1/2026``).
+        :param client_id: the client's id.
+        :param id_from: the smallest invoice id.
+        :param id_to: the largest invoice id.
+        :param invoice_date_from: issued on or after.
+        :param invoice_date_to: issued on or before.
+        :param sale_date_from: sold on or after.
+        :param sale_date_to: sold on or before.
+        :param paid_date_from: paid on or after.
+        :param paid_date_to: paid on or before.
+        :param page_size: invoices per request (1-100).
+        """
+        return self.get_client().iter_invoices(
+            status=status,
+            page_size=page_size,
+            number=number,
+            client_id=client_id,
+            id_from=id_from,
+            id_to=id_to,
+            invoice_date_from=invoice_date_from,
+            invoice_date_to=invoice_date_to,
+            sale_date_from=sale_date_from,
+            sale_date_to=sale_date_to,
+            paid_date_from=paid_date_from,
+            paid_date_to=paid_date_to,
+        )
+
+    def get_invoice_by_number(self, number: str) -> Invoice:
+        """The one invoice numbered exactly ``number`` (``FV/1/2026``).
+
+        :param number: the invoice number, as inFakt writes it.
+        :raises InfaktValidationError: when ``number`` cannot be an invoice number (nothing sent).
+        :raises InfaktLookupError: (a ``LookupError``) when no invoice, or more than one, has that
+            number; ``matches`` holds the ids found.
+        """
+        return self.get_client().get_invoice_by_number(number)
+
+    def mark_paid(self, invoice_id: int | str, paid_date: dt.date | str | None = None) -> Payment:
+        """Mark an invoice paid (API v3 only; v2 has no such call, refused before any request).
+
+        :param invoice_id: the invoice: an int, a string of digits, or an invoice uuid.
+        :param paid_date: the day it was paid (``datetime.date`` or ``YYYY-MM-DD``, not before the
+            invoice date); None for the day inFakt receives the request.
+        """
+        return self.get_client().mark_paid(invoice_id, paid_date)
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the connection with one cheap read (the first page of one invoice)."""

@@ -11,9 +11,25 @@ from typing import Any
 
 from . import _inputs as inputs
 from ._inputs import BadInput
+from .model import is_date
 
-#: Fields a list can be filtered and ordered by.
-FIELDS = ("id", "uuid", "number", "status", "client_id", "gross_price", "issue_date", "paid_date")
+#: Fields a list can be filtered and ordered by (``issue_date`` is the emulator's older name of
+#: ``invoice_date``).
+FIELDS = (
+    "id",
+    "uuid",
+    "number",
+    "status",
+    "client_id",
+    "gross_price",
+    "invoice_date",
+    "sale_date",
+    "payment_date",
+    "issue_date",
+    "paid_date",
+)
+#: Date fields: a filter on one compares dates, and its value must be one (``YYYY-MM-DD``).
+DATE_FIELDS = ("invoice_date", "sale_date", "payment_date", "issue_date", "paid_date")
 #: Filter predicates: ``q[gross_price_lteq]=1000``, ``q[paid_date_null]=true``...
 PREDICATES = ("eq", "cont", "lt", "gt", "lteq", "gteq", "null")
 
@@ -56,6 +72,8 @@ def select(entities: list[dict[str, Any]], query: Mapping[str, str]) -> list[dic
         if parsed is None:
             raise BadInput(f"Unknown filter {key}. Fields: {', '.join(FIELDS)}.")
         field, predicate = parsed
+        if field in DATE_FIELDS and predicate not in ("null", "cont") and not is_date(value):
+            raise BadInput(f"Filter {key} must be a date (YYYY-MM-DD), not {value[:40]!r}.")
         entities = [e for e in entities if matches(e.get(field), predicate, value)]
     if "order" in query:
         field, _, direction = query["order"].partition(" ")

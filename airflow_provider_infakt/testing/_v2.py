@@ -13,7 +13,7 @@ from ._inputs import BadInput
 from ._limits import SlidingWindowLimits
 from ._oauth import OAuthRejected, OAuthVerifier
 from ._responses import absolute_url, error_response
-from .model import DELIVERY_TYPES, DOC_TYPES, V2_STATUS_REVERSE, Account, PreconditionFailed
+from .model import DELIVERY_TYPES, DOC_TYPES, V2_STATUS_REVERSE, Account, PreconditionFailed, is_date
 
 
 def route_name(request: web.Request) -> str:
@@ -115,7 +115,12 @@ class V2Routes:
         return web.Response(body=body, headers={"Content-Type": render.CONTENT_TYPES[fmt]})
 
     def list_invoices(self, request: web.Request, fmt: str, query: dict[str, str]) -> web.Response:
-        """``GET /api/v2/invoices/list.{fmt}?page=&per_page=&status=`` (status in Polish)."""
+        """``GET /api/v2/invoices/list.{fmt}?page=&per_page=&status=&client_id=&<date>_od=&<date>_do=``.
+
+        ``status`` is a Polish word; ``client_id`` a number; the date ranges (``invoice_date``,
+        ``sale_date``, ``paid_date``, each ``_od`` "from" and ``_do`` "to", inclusive) are this
+        project's reading of inFakt's 2015 list page, which names the suffixes but shows no example.
+        """
         numbers = {name: query.get(name, default) for name, default in (("page", "1"), ("per_page", "25"))}
         if not all(inputs.looks_like_a_number(v) and len(v) <= 9 for v in numbers.values()):
             return _error(request, 400, "Parameter's value is not a number (page, per_page).")
@@ -128,6 +133,20 @@ class V2Routes:
             if status not in V2_STATUS_REVERSE:
                 return _error(request, 400, render.value_not_in_set(["status"]))
             rows = [(i, c) for i, c in rows if i.status == V2_STATUS_REVERSE[status]]
+        client_id = query.get("client_id")
+        if client_id is not None:
+            if not inputs.looks_like_a_number(client_id) or len(client_id) > 18:
+                return _error(request, 400, "Parameter's value is not a number (client_id). See documentation.")
+            rows = [(i, c) for i, c in rows if i.client_id == int(client_id)]
+        for name, bound in query.items():
+            field, _, end = name.rpartition("_")
+            if field not in V2_DATE_FIELDS or end not in ("od", "do"):
+                continue
+            if not is_date(bound):
+                return _error(
+                    request, 400, f"Parameter's value is not a date (YYYY-MM-DD) ({name}). See documentation."
+                )
+            rows = [(i, c) for i, c in rows if _within(i.v2(c).get(field), bound, end)]
         chosen = rows[(page - 1) * per_page : page * per_page]
         value = {
             "invoices": [i.v2(c) for i, c in chosen],
@@ -137,6 +156,18 @@ class V2Routes:
         }
         body = render.xml_document("hash", value) if fmt == "xml" else render.json_document(value)
         return web.Response(body=body, headers={"Content-Type": render.CONTENT_TYPES[fmt]})
+
+
+#: The dates a v2 list can be narrowed by, with ``<field>_od`` (from) and ``<field>_do`` (to).
+V2_DATE_FIELDS = ("invoice_date", "sale_date", "paid_date")
+
+
+def _within(actual: object, bound: str, end: str) -> bool:
+    """Whether a date field's value is on or after (``od``) or on or before (``do``) ``bound``; an
+    empty field is in no range."""
+    if not isinstance(actual, str):
+        return False
+    return actual >= bound if end == "od" else actual <= bound
 
 
 def _error(request: web.Request, status: int, message: str) -> web.Response:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import urllib.parse
 from typing import Any, TypedDict
 
@@ -16,7 +15,16 @@ from . import credentials
 from ._inputs import BadInput
 from ._limits import SlidingWindowLimits
 from ._responses import Answer, absolute_url, json_response
-from .model import LOCALES, PRINT_TYPE_TO_DOC_TYPE, PRINT_TYPES, Account, Invoice, PendingDelivery, PreconditionFailed
+from .model import (
+    LOCALES,
+    PRINT_TYPE_TO_DOC_TYPE,
+    PRINT_TYPES,
+    Account,
+    Invoice,
+    PendingDelivery,
+    PreconditionFailed,
+    is_date,
+)
 
 #: v3 API keys and their scopes.
 API_KEYS = {
@@ -104,8 +112,11 @@ class V3Routes:
         params = await _params(request)
         if action == "paid":
             paid_date = params.get("paid_date")
-            if paid_date is not None and not _is_date(paid_date):
+            if paid_date is not None and not is_date(paid_date):
                 return json_response(422, {"errors": {"paid_date": ["must be a date (YYYY-MM-DD)"]}})
+            if paid_date is not None and paid_date < invoice.issue_date:
+                error = f"must not be earlier than the invoice date ({invoice.issue_date})"
+                return json_response(422, {"errors": {"paid_date": [error]}})
             self.account.mark_paid(invoice.id, paid_date)
             return web.Response(status=204)
         errors = _delivery_errors(params)
@@ -196,13 +207,3 @@ def _delivery_errors(params: dict[str, Any]) -> dict[str, list[str]]:
         except BadInput:
             errors["send_copy"] = ["must be true or false"]
     return errors
-
-
-def _is_date(value: object) -> bool:
-    if not isinstance(value, str) or len(value) != 10:
-        return False
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True

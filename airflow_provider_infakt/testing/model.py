@@ -69,11 +69,21 @@ class Invoice:
     client_id: int
     status: str
     gross_price: int  # in grosze, as v3 does
-    issue_date: str
+    issue_date: str  # the invoice date: inFakt's ``invoice_date`` (served under both names)
     paid_date: str | None = None
+    sale_date: str | None = None  # None: the invoice date
+    payment_date: str | None = None  # the payment due date; None: 14 days after the invoice date
+
+    @property
+    def due_date(self) -> str:
+        """``payment_date``, or 14 days after the invoice date when none was set."""
+        if self.payment_date is not None:
+            return self.payment_date
+        return (dt.date.fromisoformat(self.issue_date) + dt.timedelta(days=14)).isoformat()
 
     def v3(self, client: Client) -> dict[str, Any]:
-        """The invoice as v3 serves it (no client e-mail address: that is personal data)."""
+        """The invoice as v3 serves it (no client e-mail address: that is personal data). The invoice
+        date is ``invoice_date``, as inFakt names it; ``issue_date`` (the emulator's older name) is kept."""
         return {
             "id": self.id,
             "uuid": self.uuid,
@@ -82,6 +92,9 @@ class Invoice:
             "status": V3_STATUS[self.status],
             "currency": "PLN",
             "gross_price": self.gross_price,
+            "invoice_date": self.issue_date,
+            "sale_date": self.sale_date or self.issue_date,
+            "payment_date": self.due_date,
             "issue_date": self.issue_date,
             "paid_date": self.paid_date,
             "client_id": self.client_id,
@@ -102,6 +115,8 @@ class Invoice:
             "client_id": self.client_id,
             "client_company_name": client.company_name,
             "gross_price": f"{self.gross_price / 100:.2f}",
+            "invoice_date": self.issue_date,
+            "sale_date": self.sale_date or self.issue_date,
             "issue_date": self.issue_date,
             "paid_date": self.paid_date,
         }
@@ -232,7 +247,23 @@ def invoice_field_errors(fields: dict[str, Any]) -> dict[str, list[str]]:
             errors[field] = ["is invalid (at most 200 characters, no control characters)"]
     if "status" in fields and fields["status"] not in STATUSES:
         errors["status"] = [f"is not included in the list ({', '.join(STATUSES)})"]
+    for field in ("invoice_date", "sale_date"):
+        if fields.get(field) is not None and not is_date(fields[field]):
+            errors[field] = ["must be a date (YYYY-MM-DD)"]
+    if "client_id" in fields and fields["client_id"] is not None and not is_whole(fields["client_id"]):
+        errors["client_id"] = ["must be the id of an existing client"]
     return errors
+
+
+def is_date(value: object) -> bool:
+    """Whether ``value`` is a ``YYYY-MM-DD`` string naming a real day."""
+    if not isinstance(value, str) or len(value) != 10 or not value.isascii():
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 class PreconditionFailed(Exception):
@@ -288,7 +319,15 @@ class Account:
         for client in self.clients.values():
             self._add_invoice(client.id, f"{client.id}/{month}", "draft", 12300 * client.id)
 
-    def _add_invoice(self, client_id: int, number: str | None, status: str, gross_price: int) -> Invoice:
+    def _add_invoice(
+        self,
+        client_id: int,
+        number: str | None,
+        status: str,
+        gross_price: int,
+        invoice_date: str | None = None,
+        sale_date: str | None = None,
+    ) -> Invoice:
         invoice_id = max(self.invoices, default=0) + 1
         invoice = Invoice(
             id=invoice_id,
@@ -297,7 +336,8 @@ class Account:
             client_id=client_id,
             status=status,
             gross_price=gross_price,
-            issue_date=dt.date.today().isoformat(),
+            issue_date=invoice_date or dt.date.today().isoformat(),
+            sale_date=sale_date,
         )
         self.invoices[invoice_id] = invoice
         return invoice
@@ -343,9 +383,17 @@ class Account:
         status: str = "draft",
         number: str | None = None,
         gross_price: int = 10000,
+        invoice_date: str | None = None,
+        sale_date: str | None = None,
+        client_id: int | None = None,
     ) -> Invoice:
-        """Add an invoice (and a new client for it) to the account.
+        """Add an invoice (and a new client for it, unless ``client_id`` names an existing one) to the
+        account.
 
+        :param invoice_date: the invoice date (``YYYY-MM-DD``); None for today.
+        :param sale_date: the sale date; None for the invoice date.
+        :param client_id: an existing client's id, to issue the invoice to (``client_email`` and
+            ``client_name`` are then not used); None for a new client.
         :raises InvalidFields: (a ``ValueError``) naming each field whose value an invoice cannot have.
         """
         errors = invoice_field_errors(
@@ -355,14 +403,21 @@ class Account:
                 "status": status,
                 "number": number,
                 "gross_price": gross_price,
+                "invoice_date": invoice_date,
+                "sale_date": sale_date,
+                "client_id": client_id,
             }
         )
-        if errors:
-            raise InvalidFields(errors)
         with self._lock:
-            client = Client(max(self.clients) + 1, client_name, client_email)
-            self.clients[client.id] = client
-            return self._add_invoice(client.id, number, status, gross_price)
+            if client_id is not None and "client_id" not in errors and client_id not in self.clients:
+                errors["client_id"] = ["must be the id of an existing client"]
+            if errors:
+                raise InvalidFields(errors)
+            if client_id is None:
+                client = Client(max(self.clients) + 1, client_name, client_email)
+                self.clients[client.id] = client
+                client_id = client.id
+            return self._add_invoice(client_id, number, status, gross_price, invoice_date, sale_date)
 
     def mark_paid(self, invoice_id: int, paid_date: str | None = None) -> Invoice:
         """Set the invoice's status to paid, as a payment registered in inFakt does."""

@@ -611,3 +611,126 @@ def test_error_for_without_now_reads_an_http_date_retry_after_against_the_clock(
     assert error.retry_after is not None and 25 <= error.retry_after <= 31
     fixed = p.error_for(request, 429, {"Retry-After": then}, b"{}", now=time.time() - 100)
     assert fixed.retry_after is not None and fixed.retry_after >= 125  # the given now, not the clock
+
+
+# -- list filters and mark paid (issue 11, item 7) ----------------------------------------------
+def test_list_filters_are_written_as_each_versions_query(v3, v2json):
+    filters = p.check_invoice_filters(
+        {
+            "status": "sent",
+            "number": "FV/1/2026",
+            "client_id": "12",
+            "id_from": 5,
+            "invoice_date_from": "2026-11-01",
+            "paid_date_to": "2026-11-30",
+        },
+        "v3",
+    )
+    assert p.build_list_invoices(v3, page_size=100, filters=filters).params == (
+        ("offset", "0"),
+        ("limit", "100"),
+        ("q[status_eq]", "sent"),
+        ("q[number_eq]", "FV/1/2026"),
+        ("q[client_id_eq]", "12"),
+        ("q[id_gteq]", "5"),
+        ("q[invoice_date_gteq]", "2026-11-01"),
+        ("q[paid_date_lteq]", "2026-11-30"),
+    )
+    # v2: Polish status, client_id, _od/_do ranges; number and id range are checked on each invoice
+    assert p.build_list_invoices(v2json, filters=filters).params == (
+        ("page", "1"),
+        ("per_page", "25"),
+        ("status", "wysłana"),
+        ("client_id", "12"),
+        ("invoice_date_od", "2026-11-01"),
+        ("paid_date_do", "2026-11-30"),
+    )
+
+
+def test_a_hostile_filter_value_cannot_add_a_parameter(v3):
+    filters = p.check_invoice_filters({"number": "1&q[status_eq]=paid&limit=1000"}, "v3")
+    url = p.build_list_invoices(v3, filters=filters).full_url
+    assert url.endswith("?offset=0&limit=25&q%5Bnumber_eq%5D=1%26q%5Bstatus_eq%5D%3Dpaid%26limit%3D1000")
+    assert url.count("&") == 2
+
+
+def test_status_is_given_once(v3):
+    filters = p.check_invoice_filters({"status": "paid"}, "v3")
+    with pytest.raises(InfaktValidationError, match="given both"):
+        p.build_list_invoices(v3, status="sent", filters=filters)
+    with pytest.raises(InfaktValidationError, match="expected InvoiceFilters"):
+        p.build_list_invoices(v3, filters={"status": "paid"})  # type: ignore[arg-type]
+
+
+def test_an_answer_that_ignored_a_predicate_is_narrowed_here(v3):
+    # a server that ignores q[number_eq] (Ransack may drop an unknown predicate) answers everything
+    filters = p.check_invoice_filters({"number": "FV/2/2026", "invoice_date_from": "2026-11-01"}, "v3")
+    request = p.build_list_invoices(v3, page_size=3, filters=filters)
+    body = {
+        "metainfo": {"count": 3, "total_count": 9, "next": "x"},
+        "entities": [
+            {"id": 1, "number": "FV/1/2026", "status": "sent", "invoice_date": "2026-11-02"},
+            {"id": 2, "number": "FV/2/2026", "status": "sent", "invoice_date": "2026-11-02"},
+            {"id": 3, "number": "FV/2/2026", "status": "sent", "invoice_date": "2026-10-31"},
+        ],
+    }
+    page = p.narrow_page(p.parse_invoice_list(request, 200, {}, json.dumps(body).encode()), filters)
+    assert [i.id for i in page.invoices] == [2]
+    assert (page.next_cursor, page.total_count) == (3, 9)  # paging goes on as the server pages
+
+
+@pytest.mark.parametrize(
+    ("filters", "field", "text"),
+    [
+        ({"state": "paid"}, "filters", "unknown invoice filter 'state'"),
+        ({"paid_date": "2026-11-01"}, "filters", "did you mean 'paid_date_to'"),
+        ({"status": "zapłacona"}, "status", "did you mean 'paid'"),
+        ({"client_id": 0}, "client_id", "expected a positive integer"),
+        ({"client_id": "1" * 20}, "client_id", "expected a positive integer"),
+        ({"id_to": 2.0}, "id_to", "expected a positive integer"),
+        ({"invoice_date_to": "2026-02-30"}, "invoice_date_to", "that day does not exist"),
+        ({"invoice_date_to": 20261101}, "invoice_date_to", "'YYYY-MM-DD'"),
+        ({"id_from": 9, "id_to": 3}, "id_from", "is after id_to"),
+        ({"number": "x" * 201}, "number", "at most 200 characters"),
+        ({"number": "jan@example.com\x00"}, "number", "without control characters"),
+    ],
+)
+def test_filters_are_refused_naming_field_value_and_what_is_allowed(filters, field, text):
+    with pytest.raises(InfaktValidationError) as caught:
+        p.check_invoice_filters(filters, "v3")
+    assert caught.value.field == field
+    assert text in str(caught.value)
+    assert "jan@example.com" not in str(caught.value)
+
+
+def test_none_means_not_filtered_and_a_date_object_is_taken(v3):
+    import datetime as dt
+
+    filters = p.check_invoice_filters({"status": None, "sale_date_from": dt.date(2026, 1, 2)}, "v3")
+    assert filters.given() == {"sale_date_from": "2026-01-02"}
+
+
+def test_mark_paid_request_and_answers(v3, v2json):
+    request = p.build_mark_paid(v3, "7", "2026-11-20")
+    assert (request.method, request.full_url, request.body) == (
+        "POST",
+        "https://api.infakt.pl/api/v3/invoices/7/paid.json",
+        b'{"paid_date":"2026-11-20"}',
+    )
+    assert request.header("Content-Type") == "application/json" and request.idempotent
+    assert p.build_mark_paid(v3, 7).body == b"{}"
+    for status in (200, 201, 204):
+        assert p.parse_mark_paid(request, status, {}, b"").to_dict() == {
+            "invoice_id": 7,
+            "paid_date": "2026-11-20",
+            "api_version": "v3",
+        }
+    refused = json.dumps({"errors": {"paid_date": ["must not be earlier than the invoice date"]}}).encode()
+    with pytest.raises(e.InfaktUnprocessableError, match="paid_date: must not be earlier"):
+        p.parse_mark_paid(request, 422, {"Content-Type": "application/json"}, refused)
+    with pytest.raises(e.InfaktServerError):
+        p.parse_mark_paid(request, 502, {}, b"")
+    with pytest.raises(InfaktValidationError, match="mark_paid needs API v3"):
+        p.build_mark_paid(v2json, 7)
+    with pytest.raises(InfaktValidationError, match=r"invalid paid_date '20\.11\.2026'"):
+        p.build_mark_paid(v3, 7, "20.11.2026")

@@ -15,6 +15,9 @@ def test_parse_filter_takes_the_longest_predicate_and_known_fields_only():
     assert parse_filter("q[paid_date_null]") == ("paid_date", "null")
     assert parse_filter("q[number_cont]") == ("number", "cont")
     assert parse_filter("q[client_company_name_cont]") is None
+    assert parse_filter("q[invoice_date_gteq]") == ("invoice_date", "gteq")
+    assert parse_filter("q[sale_date_lt]") == ("sale_date", "lt")
+    assert parse_filter("q[payment_date_null]") == ("payment_date", "null")
     assert parse_filter("q[status]") is None
     assert parse_filter("status_eq") is None
 
@@ -75,6 +78,8 @@ def test_select_filters_then_orders_without_touching_its_input():
     ("query", "message"),
     [
         ({"q[kind_eq]": "vat"}, "Unknown filter q[kind_eq]"),
+        ({"q[paid_date_gteq]": "2026-1-5"}, "Filter q[paid_date_gteq] must be a date (YYYY-MM-DD)"),
+        ({"q[invoice_date_eq]": "2026-02-30"}, "Filter q[invoice_date_eq] must be a date"),
         ({"order": "kind"}, "Cannot order by 'kind'"),
         ({"order": "id sideways"}, "Cannot order by 'id sideways'"),
     ],

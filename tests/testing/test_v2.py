@@ -139,6 +139,35 @@ def test_list_pages_and_filters(infakt_emulator, v2json, v2xml):
     assert v2_get(v2json, "/invoices/list.json?per_page=101").status_code == 400
 
 
+def test_list_narrows_by_client_and_date_ranges(infakt_emulator, v2json, v2xml):
+    emu = infakt_emulator
+    emu.create_invoice(client_id=2, invoice_date="2025-10-31")  # 7
+    emu.create_invoice(client_id=2, invoice_date="2025-11-01", sale_date="2025-10-20")  # 8
+    emu.create_invoice(client_id=3, invoice_date="2025-11-30")  # 9
+    emu.account.mark_paid(8, "2025-11-05")
+
+    def listed(conn, **query):
+        fmt = conn["extra"]["format"]
+        response = v2_get(conn, f"/invoices/list.{fmt}?" + urllib.parse.urlencode(query))
+        assert response.status_code == 200, response.text
+        if fmt == "json":
+            return [i["invoice_id"] for i in response.json()["invoices"]]
+        parsed = xmltodict.parse(response.content, force_list=("invoice",))["hash"]["invoices"]
+        return [int(i["invoice_id"]) for i in (parsed or {}).get("invoice", [])]
+
+    november = {"invoice_date_od": "2025-11-01", "invoice_date_do": "2025-11-30"}
+    assert listed(v2json, **november) == [8, 9]
+    assert listed(v2xml, **november, client_id="2") == [8]
+    assert listed(v2json, client_id="2") == [2, 7, 8]
+    assert listed(v2json, paid_date_od="2025-11-01") == [8]
+    assert listed(v2json, sale_date_do="2025-10-31") == [7, 8]
+    assert listed(v2json, client_id="2", status="zapłacona") == [8]
+    bad_date = v2_get(v2json, "/invoices/list.json?invoice_date_od=1.11.2026")
+    assert bad_date.status_code == 400
+    assert "(invoice_date_od)" in bad_date.json()["message"]
+    assert v2_get(v2json, "/invoices/list.json?client_id=abc").status_code == 400
+
+
 def test_json_bodies_are_utf8_json(v2json):
     response = v2_get(v2json, "/invoices/1.json")
     assert json.loads(response.content.decode("utf-8"))["invoice"]["client_company_name"].startswith("Piekarnia")

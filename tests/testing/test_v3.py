@@ -165,12 +165,103 @@ def test_deliver_via_post_needs_a_package(infakt_emulator, conn):
 
 
 def test_paid_sets_status_and_date(infakt_emulator, conn):
-    response = v3(conn, "POST", "/invoices/3/paid.json", json={"paid_date": "2026-11-20"})
+    created = infakt_emulator.create_invoice(invoice_date="2026-11-02")["id"]
+    response = v3(conn, "POST", f"/invoices/{created}/paid.json", json={"paid_date": "2026-11-20"})
     assert (response.status_code, response.content) == (204, b"")
-    invoice = v3(conn, "GET", "/invoices/3.json").json()
+    invoice = v3(conn, "GET", f"/invoices/{created}.json").json()
     assert (invoice["status"], invoice["paid_date"]) == ("paid", "2026-11-20")
     bad = v3(conn, "POST", "/invoices/3/paid.json", json={"paid_date": "yesterday"})
     assert bad.status_code == 422
+
+
+def test_paid_before_the_invoice_date_is_422_and_changes_nothing(infakt_emulator, conn):
+    # inFakt: paid_date "nie wcześniejsza niż data wystawienia" (not before the invoice date)
+    created = infakt_emulator.create_invoice(invoice_date="2026-11-02")["id"]
+    response = v3(conn, "POST", f"/invoices/{created}/paid.json", json={"paid_date": "2026-11-01"})
+    assert response.status_code == 422
+    assert "2026-11-02" in response.json()["errors"]["paid_date"][0]
+    assert infakt_emulator.invoice(created)["status"] == "draft"
+    same_day = v3(conn, "POST", f"/invoices/{created}/paid.json", json={"paid_date": "2026-11-02"})
+    assert same_day.status_code == 204
+
+
+def test_invoices_carry_infakts_date_fields(infakt_emulator, conn):
+    created = infakt_emulator.create_invoice(invoice_date="2026-10-30", sale_date="2026-10-29")["id"]
+    invoice = v3(conn, "GET", f"/invoices/{created}.json").json()
+    assert (invoice["invoice_date"], invoice["sale_date"], invoice["payment_date"]) == (
+        "2026-10-30",
+        "2026-10-29",
+        "2026-11-13",
+    )
+    assert invoice["paid_date"] is None
+
+
+@pytest.fixture
+def month(infakt_emulator):
+    """Invoices 7-12: clients 2 and 3, October to December 2025 (the seeded ones are dated today), two paid."""
+    emu = infakt_emulator
+    made = [
+        emu.create_invoice(client_id=2, invoice_date="2025-10-31", number="FV/7/2026"),
+        emu.create_invoice(client_id=2, invoice_date="2025-11-01", number="FV/8/2026"),
+        emu.create_invoice(client_id=3, invoice_date="2025-11-15", number="FV/9/2026"),
+        emu.create_invoice(client_id=2, invoice_date="2025-11-30", number="FV/10/2026", status="sent"),
+        emu.create_invoice(client_id=2, invoice_date="2025-12-01", number="FV/11/2026"),
+        emu.create_invoice(client_id=3, invoice_date="2025-11-20", number="FV/1/2026"),
+    ]
+    emu.account.mark_paid(8, "2025-11-10")
+    emu.account.mark_paid(9, "2025-11-25")
+    return [m["id"] for m in made]
+
+
+def ids(conn, **params):
+    response = v3(conn, "GET", "/invoices.json", params={"limit": 100, **params})
+    assert response.status_code == 200, response.text
+    return [e["id"] for e in response.json()["entities"]]
+
+
+def test_list_predicates_on_dates_client_number_and_id_combined(conn, month):
+    assert month == [7, 8, 9, 10, 11, 12]
+    november = {"q[invoice_date_gteq]": "2025-11-01", "q[invoice_date_lteq]": "2025-11-30"}
+    assert ids(conn, **november) == [8, 9, 10, 12]
+    assert ids(conn, **november, **{"q[client_id_eq]": "2"}) == [8, 10]
+    assert ids(conn, **november, **{"q[client_id_eq]": "2", "q[status_eq]": "paid"}) == [8]
+    assert ids(conn, **{"q[invoice_date_gt]": "2025-11-01", "q[invoice_date_lt]": "2025-11-30"}) == [9, 12]
+    assert ids(conn, **{"q[paid_date_gteq]": "2025-11-11"}) == [9]
+    assert ids(conn, **{"q[paid_date_lteq]": "2025-11-30", "q[paid_date_gteq]": "2025-11-01"}) == [8, 9]
+    assert ids(conn, **{"q[number_eq]": "FV/1/2026"}) == [12]
+    assert ids(conn, **{"q[number_cont]": "FV/1"}) == [10, 11, 12]
+    assert ids(conn, **{"q[id_gteq]": "9", "q[id_lteq]": "11"}) == [9, 10, 11]
+    assert ids(conn, **{"q[id_gteq]": "9", "q[id_lteq]": "11", "q[status_eq]": "draft"}) == [11]
+    assert ids(conn, **{"q[sale_date_eq]": "2025-11-15"}) == [9]
+
+
+def test_list_offset_and_limit_page_a_filtered_list(conn, month):
+    query = {"q[client_id_eq]": "2", "limit": 2}
+    first = v3(conn, "GET", "/invoices.json", params={**query, "offset": 0}).json()
+    second = v3(conn, "GET", "/invoices.json", params={**query, "offset": 2}).json()
+    third = v3(conn, "GET", "/invoices.json", params={**query, "offset": 4}).json()
+    assert [e["id"] for e in first["entities"] + second["entities"] + third["entities"]] == [2, 7, 8, 10, 11]
+    assert first["metainfo"]["total_count"] == 5 and first["metainfo"]["count"] == 2
+    assert "q%5Bclient_id_eq%5D=2" in first["metainfo"]["next"]
+    assert third["metainfo"]["next"] is None
+
+
+@pytest.mark.parametrize("value", ["01.11.2026", "2025-11-31", "yesterday", "2025-11-01' OR 1=1"])
+def test_a_date_predicate_with_a_value_that_is_no_date_is_400(conn, value):
+    response = v3(conn, "GET", "/invoices.json", params={"q[invoice_date_gteq]": value})
+    assert response.status_code == 400
+    assert "must be a date" in response.json()["error"]
+
+
+def test_an_encoded_ampersand_stays_inside_one_value(conn, month):
+    # what the client sends for number="FV/1/2026&q[status_eq]=sent": one filter, no match
+    response = requests.get(
+        conn["host"] + "/invoices.json?q%5Bnumber_eq%5D=FV%2F1%2F2026%26q%5Bstatus_eq%5D%3Dsent",
+        headers={"X-inFakt-ApiKey": conn["password"]},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert response.json()["entities"] == []
 
 
 def test_missing_or_wrong_key_is_401(infakt_emulator, conn):
