@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Literal, NewType
 
 __all__ = [
+    "RENDERED_NOTHING",
     "ApiVersion",
     "DeliveryType",
     "DocType",
@@ -23,6 +24,7 @@ __all__ = [
     "OnUnknownOutcome",
     "PrintType",
     "Status",
+    "rendered_nothing",
 ]
 
 #: The inFakt API version of a connection.
@@ -45,3 +47,16 @@ OnUnknownOutcome = Literal["check", "resend", "fail"]
 #: A Jinja template given for an argument typed with :data:`typing.Literal`:
 #: ``type=Jinja("{{ dag_run.conf.get('type', 'mail') }}")``. Returns its text unchanged at run time.
 Jinja = NewType("Jinja", str)
+
+#: What plain Jinja (Airflow's default rendering) makes of a value that is not there:
+#: ``{{ dag_run.conf.get('recipient') }}`` renders ``'None'``, ``{{ dag_run.conf.get('x', '') }}`` ``''``.
+RENDERED_NOTHING = ("", "None")
+
+
+def rendered_nothing(value: object) -> bool:
+    """Whether an optional argument's rendered value means "not given": None, or a text that is blank or
+    ``'None'`` (see :data:`RENDERED_NOTHING`).
+
+    :param value: the rendered value.
+    """
+    return value is None or (isinstance(value, str) and value.strip() in RENDERED_NOTHING)

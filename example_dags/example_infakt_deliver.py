@@ -19,6 +19,7 @@ except ImportError:  # Airflow 2.10+
     from airflow.decorators import task  # type: ignore[no-redef,attr-defined]
 
 from airflow_provider_infakt.operators.deliver import InfaktDeliverInvoiceOperator
+from airflow_provider_infakt.types import Jinja
 
 with DAG(
     dag_id="example_infakt_deliver",
@@ -33,8 +34,9 @@ with DAG(
     deliver = InfaktDeliverInvoiceOperator(
         task_id="deliver_invoice",
         invoice_id="{{ dag_run.conf.get('invoice_id', 1) }}",
-        type="{{ dag_run.conf.get('type', 'mail') }}",
-        doc_type="{{ dag_run.conf.get('doc_type', 'org') }}",
+        # Jinja(...) marks a template where the argument's type is a fixed set of words ("mail", "post").
+        type=Jinja("{{ dag_run.conf.get('type', 'mail') }}"),
+        doc_type=Jinja("{{ dag_run.conf.get('doc_type', 'org') }}"),
         recipient="{{ dag_run.conf.get('recipient') }}",
         infakt_conn_id="infakt_default",
         retries=2,

@@ -17,6 +17,7 @@ except ImportError:  # Airflow 2.10+
 
 from airflow_provider_infakt.operators.deliver import InfaktDeliverInvoiceOperator
 from airflow_provider_infakt.sensors.invoice import InfaktInvoiceSensor
+from airflow_provider_infakt.types import Jinja
 
 with DAG(
     dag_id="example_infakt_deliver_and_wait",
@@ -30,8 +31,9 @@ with DAG(
     deliver = InfaktDeliverInvoiceOperator(
         task_id="deliver_invoice",
         invoice_id="{{ dag_run.conf.get('invoice_id', 2) }}",
-        type="{{ dag_run.conf.get('type', 'mail') }}",
-        doc_type="{{ dag_run.conf.get('doc_type', 'org') }}",
+        # Jinja(...) marks a template where the argument's type is a fixed set of words ("mail", "post").
+        type=Jinja("{{ dag_run.conf.get('type', 'mail') }}"),
+        doc_type=Jinja("{{ dag_run.conf.get('doc_type', 'org') }}"),
         retries=2,
     )
     # Each sensor returns the invoice id, so the chain passes it along without glue code.

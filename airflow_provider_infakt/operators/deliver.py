@@ -16,6 +16,7 @@ from airflow_provider_infakt._compat import (
     mask_secret,
 )
 from airflow_provider_infakt.links import INVOICE_URL_XCOM_KEY, InfaktInvoiceLink, invoice_url
+from airflow_provider_infakt.types import rendered_nothing
 
 if TYPE_CHECKING:
     import jinja2
@@ -32,9 +33,8 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 
 ON_UNKNOWN_OUTCOME = ("check", "resend", "fail")
-#: Arguments that may be left out, and what plain Jinja renders for "left out" (None -> 'None').
+#: Arguments that may be left out (see :func:`airflow_provider_infakt.types.rendered_nothing`).
 OPTIONAL_FIELDS = ("recipient", "locale", "send_copy")
-RENDERED_NOTHING = ("", "None")
 #: How long after an attempt started sending its request may still be in flight or pending at inFakt.
 DEFAULT_IN_FLIGHT_WINDOW = dt.timedelta(minutes=5)
 
@@ -279,7 +279,7 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         """
         for field in OPTIONAL_FIELDS:
             value = getattr(self, field)
-            if isinstance(value, str) and value.strip() in RENDERED_NOTHING:
+            if value is not None and rendered_nothing(value):
                 self.log.info("%s rendered as %r: taken as not given.", field, value)
                 setattr(self, field, None)
 

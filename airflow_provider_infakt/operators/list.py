@@ -7,16 +7,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_infakt._compat import AirflowException, AirflowFailException, BaseOperator
+from airflow_provider_infakt.types import rendered_nothing
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.sdk import Context, XComArg
 
-    from airflow_provider_infakt.api.vocabulary import Status
+    from airflow_provider_infakt.types import Jinja, Status
 
 #: The most invoice ids the operator returns unless told otherwise.
 DEFAULT_MAX_RESULTS = 10_000
-#: What plain Jinja renders for a value that is not there (``{{ dag_run.conf.get('status') }}``).
-_NOT_SET_TEXTS = ("", "None")
 _FILTERS = (
     "status",
     "number",
@@ -34,9 +33,7 @@ _FILTERS = (
 
 def _not_set_as_none(value: object) -> object:
     """None for what a template renders when nothing was given (``"None"``, ``""``, blanks); else ``value``."""
-    if isinstance(value, str) and value.strip() in _NOT_SET_TEXTS:
-        return None
-    return value
+    return None if rendered_nothing(value) else value
 
 
 def _shown(name: str, value: object) -> str:
@@ -84,7 +81,7 @@ class InfaktListInvoicesOperator(BaseOperator):
     def __init__(
         self,
         *,
-        status: Status | None = None,
+        status: Status | Jinja | XComArg | None = None,
         number: str | None = None,
         client_id: int | str | None = None,
         id_from: int | str | None = None,
