@@ -19,7 +19,10 @@ STAMP := $(VENV)/.installed-airflow-$(AIRFLOW_VERSION)
 CONSTRAINTS := $(wildcard constraints/airflow-$(AIRFLOW_VERSION).txt)
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-floor test-matrix lint demo bench mutation clean
+# `make dist`: the sdist and wheel go to dist/; the wheel is tried in DIST_VENV, made afresh each time.
+DIST_VENV ?= .dist-venv
+
+.PHONY: venv test test-floor test-matrix lint demo bench mutation dist clean
 
 venv: $(STAMP)
 
@@ -56,13 +59,33 @@ MUTATION_ARGS ?=
 mutation: $(STAMP)
 	$(BIN)/python benchmarks/mutation_run.py $(MUTATION_ARGS)
 
+# Builds the sdist and the wheel (python -m build) and checks them (twine check), then installs the wheel
+# with its emulator extra and a stock Airflow into a fresh DIST_VENV, where tools/dist_smoke.py runs from a
+# temporary directory (the checkout's sources are not importable there): the provider is listed, its
+# connection type and form are known, the example DAGs deliver through the emulator. Last, without
+# aiohttp (the emulator extra uninstalled), infakt-emulator must say in one line what to install.
+dist: $(STAMP)
+	rm -rf dist $(DIST_VENV)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python build twine
+	$(BIN)/python -m build --installer uv --outdir dist .
+	$(BIN)/twine check --strict dist/*
+	$(PYTHON) -m venv --without-pip $(DIST_VENV)
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(DIST_VENV)/bin/python \
+		$(CONSTRAINTS:%=--constraint %) "apache-airflow==$(AIRFLOW_VERSION)" "$$(ls dist/*.whl)[emulator]"
+	$(DIST_VENV)/bin/python tools/dist_smoke.py artifacts dist
+	$(DIST_VENV)/bin/python tools/dist_smoke.py installed
+	$(BIN)/uv pip uninstall --quiet --python $(DIST_VENV)/bin/python aiohttp
+	$(DIST_VENV)/bin/python tools/dist_smoke.py without-emulator-extra
+
 lint: $(STAMP)
 	$(BIN)/ruff check airflow_provider_infakt tests benchmarks example_dags demo tools
 	$(BIN)/ruff format --check airflow_provider_infakt tests benchmarks example_dags demo tools
 	$(BIN)/mypy
+	$(BIN)/mypy tools
 
 demo: $(STAMP)
 	$(BIN)/python demo/run_demo.py
 
 clean:
-	rm -rf $(VENV) .venv-floor $(AIRFLOW_MATRIX:%=.venv-%) .matrix .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-floor $(AIRFLOW_MATRIX:%=.venv-%) .matrix .pytest_cache .mypy_cache .ruff_cache \
+		$(DIST_VENV) dist

@@ -73,9 +73,12 @@ class AdminRoutes:
         return json_response(200, {"requests": [r.as_dict() for r in self.account.copy_requests()]})
 
     async def reset(self, request: web.Request) -> web.Response:
-        """``POST /_emulator/reset``: back to the seeded demo account (invoices, deliveries with pending
-        ones dropped, request log, scenarios off, account settings as constructed), every fault
-        disarmed, request-limit counts forgotten. Limit settings stay: limits that are on stay on."""
+        """``POST /_emulator/reset``: back to the state the emulator was started with (its constructor's
+        arguments, or ``infakt-emulator``'s options): the seeded demo account (invoices; deliveries,
+        pending ones dropped; request log), account settings and scenarios (``--postal-package``,
+        ``--pay-after-delivery``, ``--defer-sending``) as started, the faults armed at the start
+        (``--fault``) re-armed and every other one disarmed, limit settings (``--limits``,
+        ``--time-scale``) as started and their counts forgotten."""
         await _no_fields(request)
         reset_state(self.account, self.faults, self.limits)
         return json_response(200, {"reset": True})

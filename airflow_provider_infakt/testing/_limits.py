@@ -29,6 +29,7 @@ class SlidingWindowLimits:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         _check_scale(time_scale)
+        self._initial = (enabled, time_scale, get_per_minute, other_per_minute)
         self.enabled = enabled
         self.time_scale = time_scale
         self.get_per_minute = get_per_minute
@@ -56,6 +57,12 @@ class SlidingWindowLimits:
                 _check_scale(time_scale)
                 self.time_scale = time_scale
             self._hits.clear()
+
+    def reset(self) -> None:
+        """Back to the settings it was constructed with (on or off, time scale, the limits themselves);
+        forgets past requests."""
+        enabled, time_scale, self.get_per_minute, self.other_per_minute = self._initial
+        self.configure(enabled=enabled, time_scale=time_scale)
 
     def check(self, ip: str, method: str) -> str | None:
         """Count a request; return why it is refused, or ``None`` if it may proceed."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import credentials
 from ._inputs import seconds as _seconds
 from ._limits import SlidingWindowLimits
-from ._serving import BackgroundServer
+from ._serving import BackgroundServer, is_loopback
 from .faults import Fault, FaultBook
 from .model import Account, DeliveryRecord, Invoice, PendingDelivery, RequestRecord, reset_state
 
@@ -23,12 +25,22 @@ class InfaktEmulator(BackgroundServer):
     :meth:`stop`. The server runs an asyncio loop on a daemon thread; the state it serves can be read
     and changed from any thread through this object's methods, or over HTTP at ``/_emulator/...``.
 
+    Everything given to the constructor is the emulator's starting state: :meth:`reset` (and ``POST
+    /_emulator/reset``) returns to it, whatever was changed since (account settings, scenarios, faults,
+    limits), with the seeded demo account and nothing recorded.
+
     :param host: address to listen on (loopback by default).
     :param port: port to listen on; 0 picks a free one.
     :param limits: enforce inFakt's documented request limits (429); off by default.
     :param time_scale: how much faster than real time the limits' minute and day run.
     :param postal_package: whether the demo account has bought a postal package (else ``post`` fails).
+    :param pay_after_delivery: scenario from the start: mark each delivered invoice paid this many
+        seconds after its delivery (see :meth:`pay_after_delivery`); ``None``: never.
+    :param defer_sending: scenario from the start: carry out v3 deliveries this many seconds after
+        accepting them (see :meth:`defer_sending`); ``None``: at once.
+    :param faults: faults armed from the start (see :meth:`fault`); a reset re-arms them, unused.
     :param backlog: the listening socket's backlog.
+    :raises ValueError: for a value a setting cannot have.
     """
 
     thread_name = "infakt-emulator"
@@ -41,11 +53,18 @@ class InfaktEmulator(BackgroundServer):
         limits: bool = False,
         time_scale: float = 1.0,
         postal_package: bool = False,
+        pay_after_delivery: float | None = None,
+        defer_sending: float | None = None,
+        faults: Iterable[Fault] = (),
         backlog: int = 2048,
     ) -> None:
         super().__init__(host, port, backlog=backlog)
-        self.account = Account(postal_package=postal_package)
-        self.faults: FaultBook[Fault] = FaultBook()
+        self.account = Account(
+            postal_package=postal_package,
+            pay_after_delivery=_seconds("pay_after_delivery", pay_after_delivery, allow_none=True),
+            send_delay=_seconds("defer_sending", defer_sending, allow_none=True),
+        )
+        self.faults: FaultBook[Fault] = FaultBook(faults)
         self.limiter = SlidingWindowLimits(enabled=limits, time_scale=time_scale)
 
     async def _make_app(self) -> web.Application:
@@ -91,8 +110,10 @@ class InfaktEmulator(BackgroundServer):
         return self.account.copy_requests()
 
     def reset(self) -> None:
-        """Back to the seeded demo account (scenarios off, deliveries not sent yet dropped, account
-        settings as constructed); faults disarmed; limit counters forgotten (limit settings stay)."""
+        """Back to the state the emulator was constructed with: the seeded demo account (deliveries,
+        those not sent yet included, and the request log dropped), account settings and scenarios as
+        given to the constructor, the constructor's faults re-armed and every other fault disarmed,
+        limit settings as constructed and their counts forgotten. ``POST /_emulator/reset`` does the same."""
         reset_state(self.account, self.faults, self.limiter)
 
     def invoice(self, invoice_id: int | str) -> dict[str, Any]:
@@ -220,18 +241,27 @@ def connection_for(
 ) -> dict[str, Any]:
     """The Airflow connection (JSON form) for an emulator at ``url`` with the demo credentials.
 
-    :param url: the emulator's (or a proxy's) base URL, e.g. ``emu.url``.
+    :param url: the emulator's (or a proxy's) base URL, e.g. ``emu.url``. Without a scheme, a loopback
+        address (``127.0.0.1:8765``, ``localhost:8765``, ``[::1]:8765``) is taken as ``http://``; any
+        other host needs its scheme.
     :param api_version: ``v3`` or ``v2``.
     :param format: v2 only: ``json`` or ``xml``.
     :param auth: v2 only: ``oauth`` (a token pair) or ``xauth`` (a login exchanged for one).
     :param scope: v3 only: ``write``, or ``read`` for the read-only key.
-    :raises ValueError: for a value outside its set.
+    :raises ValueError: for a value outside its set, a URL that is not an http(s) URL, or an option of
+        one API version (``format="xml"``, ``auth="xauth"``; ``scope="read"``) given for the other.
     """
     _choose("api_version", api_version, ("v3", "v2"))
     _choose("format", format, ("json", "xml"))
     _choose("auth", auth, ("oauth", "xauth"))
     _choose("scope", scope, ("write", "read"))
-    url = url.rstrip("/")
+    if api_version == "v3" and (format, auth) != ("json", "oauth"):
+        raise ValueError(
+            f"format={format!r} and auth={auth!r} apply to api_version='v2' only: v3 speaks JSON with an API key"
+        )
+    if api_version == "v2" and scope != "write":
+        raise ValueError(f"scope={scope!r} applies to api_version='v3' only: v2 has no read-only key")
+    url = _base_url(url)
     if api_version == "v3":
         key = credentials.API_KEY if scope == "write" else credentials.READONLY_API_KEY
         return {
@@ -253,6 +283,35 @@ def connection_for(
         "password": credentials.CONSUMER_SECRET,
         "extra": extra,
     }
+
+
+def _base_url(url: str) -> str:
+    """An emulator's base URL with its scheme and without a trailing slash.
+
+    :param url: ``http://127.0.0.1:8765``; without a scheme (``127.0.0.1:8765``), ``http://`` is
+        assumed for a loopback address only.
+    :raises ValueError: for a URL without a scheme on another host, or one that is not an http(s) URL
+        with a host.
+    """
+    text = url.strip() if isinstance(url, str) else url
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"url must be the emulator's base URL, e.g. 'http://127.0.0.1:8765', not {url!r}")
+    if "://" not in text:
+        host = urllib.parse.urlsplit("//" + text).hostname
+        if host is None or not is_loopback(host):
+            raise ValueError(
+                f"url={url!r} has no scheme: give it, e.g. 'http://{text}' or 'https://{text}' "
+                "(http:// is assumed only for a loopback address such as 127.0.0.1:8765)"
+            )
+        text = "http://" + text
+    parts = urllib.parse.urlsplit(text)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number from 0 to 65535
+    except ValueError:
+        raise ValueError(f"url={url!r} has a port that is not a number from 0 to 65535") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"url={url!r} is not an http:// or https:// URL with a host, e.g. 'http://127.0.0.1:8765'")
+    return text.rstrip("/")
 
 
 def connection_json(url: str, **options: str) -> str:

@@ -7,6 +7,7 @@ import dataclasses
 import fnmatch
 import itertools
 import threading
+from collections.abc import Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
 from ._inputs import header_value, is_number, is_whole, seconds
@@ -135,11 +136,16 @@ F = TypeVar("F", bound=Armable)
 
 
 class FaultBook(Generic[F]):
-    """The armed faults, in the order they were armed. Thread-safe."""
+    """The armed faults, in the order they were armed. Thread-safe.
 
-    def __init__(self) -> None:
+    :param at_start: faults armed from the start (e.g. from the command line); :meth:`reset` re-arms them.
+    """
+
+    def __init__(self, at_start: Iterable[F] = ()) -> None:
         self._lock = threading.Lock()
+        self._at_start: tuple[F, ...] = tuple(copy.copy(f) for f in at_start)
         self._faults: list[F] = []
+        self.reset()
 
     def add(self, fault: F) -> F:
         """Arm a fault."""
@@ -165,6 +171,11 @@ class FaultBook(Generic[F]):
         """Disarm every fault."""
         with self._lock:
             self._faults.clear()
+
+    def reset(self) -> None:
+        """Back to the faults armed from the start, unused again; every other fault disarmed."""
+        with self._lock:
+            self._faults = [copy.copy(f) for f in self._at_start]
 
     def armed(self) -> list[F]:
         """Armed faults that still have requests to apply to (copies)."""

@@ -292,12 +292,28 @@ def invoice_uuid(invoice_id: int) -> str:
 
 
 class Account:
-    """The demo account: seeded on creation and on :meth:`reset`."""
+    """The demo account: seeded on creation and on :meth:`reset`, with the settings and scenarios it
+    was created with.
 
-    def __init__(self, *, postal_package: bool = False, email_daily_limit: int = 3000) -> None:
+    :param postal_package: whether the account can send by post.
+    :param email_daily_limit: e-mails a day the account may send.
+    :param pay_after_delivery: scenario: seconds after a delivery its invoice is paid; ``None``: never.
+    :param send_delay: scenario: seconds after a v3 delivery is accepted it is carried out; ``None``: at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        postal_package: bool = False,
+        email_daily_limit: int = 3000,
+        pay_after_delivery: float | None = None,
+        send_delay: float | None = None,
+    ) -> None:
         self._lock = threading.RLock()
         self._initial_postal_package = postal_package
         self._initial_email_daily_limit = email_daily_limit
+        self._initial_pay_after_delivery = pay_after_delivery
+        self._initial_send_delay = send_delay
         self.on_delivery: list[Callable[[DeliveryRecord], None]] = []
         #: Counts resets: work scheduled before one (a payment N seconds after a delivery) checks it.
         self.generation = 0
@@ -309,12 +325,12 @@ class Account:
         self.email_daily_limit = self._initial_email_daily_limit
         self.pending: list[PendingDelivery] = []
         #: Scenario: accepted v3 deliveries are carried out this many seconds later (``None``: at once).
-        self.send_delay: float | None = None
+        self.send_delay: float | None = self._initial_send_delay
         self.clients: dict[int, Client] = {c.id: c for c in _demo_clients()}
         self.invoices: dict[int, Invoice] = {}
         self.deliveries: list[DeliveryRecord] = []
         self.requests: list[RequestRecord] = []
-        self.pay_after_delivery: float | None = None
+        self.pay_after_delivery: float | None = self._initial_pay_after_delivery
         month = dt.date.today().strftime("%m/%Y")
         for client in self.clients.values():
             self._add_invoice(client.id, f"{client.id}/{month}", "draft", 12300 * client.id)
@@ -343,8 +359,8 @@ class Account:
         return invoice
 
     def reset(self) -> None:
-        """Back to the seeded demo account: invoices, deliveries (pending ones dropped), request log,
-        scenarios, account settings."""
+        """Back to the seeded demo account: invoices, deliveries (pending ones dropped), request log;
+        scenarios and account settings as the account was created with."""
         with self._lock:
             self.generation += 1
             self._seed()
@@ -562,7 +578,9 @@ class Account:
 
 
 def reset_state(account: Account, faults: FaultBook[Fault], limiter: SlidingWindowLimits) -> None:
-    """Reseed the account, disarm every fault, forget rate-limit counts (limit settings stay)."""
+    """Back to the state the emulator started with: the account reseeded with the settings and scenarios
+    it was created with, the faults armed at the start re-armed (others disarmed), limit counts forgotten
+    and the limit settings as constructed."""
     account.reset()
-    faults.clear()
-    limiter.configure()
+    faults.reset()
+    limiter.reset()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 
+import pytest
 import requests
+
+from airflow_provider_infakt.testing import Fault, InfaktEmulator, connection_for
 
 from .helpers import v2_get, v3
 
@@ -136,7 +140,7 @@ def test_a_payment_scheduled_before_a_reset_does_not_touch_the_new_account(infak
     assert infakt_emulator.invoice(1)["status"] == "draft"
 
 
-def test_limits_routes_and_a_reset_keeps_the_limit_settings(infakt_emulator, monkeypatch):
+def test_limits_routes_and_a_reset_returns_to_the_limit_settings_started_with(infakt_emulator):
     assert admin(infakt_emulator, "GET", "/limits").json() == {
         "enabled": False,
         "time_scale": 1.0,
@@ -148,12 +152,103 @@ def test_limits_routes_and_a_reset_keeps_the_limit_settings(infakt_emulator, mon
     assert switched.status_code == 200
     assert (switched.json()["enabled"], switched.json()["time_scale"]) == (True, 60)
     assert infakt_emulator.limiter.email_window() == 1440.0  # a day at 60 times real time
-    monkeypatch.setattr(infakt_emulator.limiter, "get_per_minute", 1)
+    infakt_emulator.limiter.get_per_minute = 1  # no monkeypatch: the reset is what must undo it
+    infakt_emulator.limiter.other_per_minute = 0
     conn = infakt_emulator.connection()
     assert [v3(conn, "GET", "/invoices/1.json").status_code for _ in range(2)] == [200, 429]
     assert admin(infakt_emulator, "POST", "/reset").json() == {"reset": True}
-    # the counts are forgotten, the settings stay
-    assert admin(infakt_emulator, "GET", "/limits").json()["enabled"] is True
-    assert v3(conn, "GET", "/invoices/1.json").status_code == 200
-    assert admin(infakt_emulator, "POST", "/limits", json={"enabled": False}).json()["enabled"] is False
+    # the counts are forgotten, the settings are those the emulator was started with (off, 300 and 150)
+    assert admin(infakt_emulator, "GET", "/limits").json() == {
+        "enabled": False,
+        "time_scale": 1.0,
+        "get_per_minute": 300,
+        "other_per_minute": 150,
+        "emails_per_day": 3000,
+    }
     assert infakt_emulator.limiter.email_window() is None
+    assert admin(infakt_emulator, "POST", "/limits", json={"enabled": True}).json()["enabled"] is True
+    assert [v3(conn, "GET", "/invoices/1.json").status_code for _ in range(2)] == [200, 200]
+
+
+def test_reset_returns_to_the_settings_the_emulator_was_constructed_with():
+    start_fault = Fault(route="v3.invoice", status=503, times=1)
+    with InfaktEmulator(
+        postal_package=True, pay_after_delivery=0.2, defer_sending=0.2, limits=True, time_scale=60, faults=[start_fault]
+    ) as emu:
+        conn = emu.connection()
+        started = {
+            "faults": [{**start_fault.as_dict(), "hits": 0}],
+            "limits": (True, 60),
+            "account": (True, 0.2, 0.2),
+        }
+
+        def state():
+            limits = admin(emu, "GET", "/limits").json()
+            return {
+                "faults": admin(emu, "GET", "/faults").json()["faults"],
+                "limits": (limits["enabled"], limits["time_scale"]),
+                "account": (emu.account.postal_package, emu.account.pay_after_delivery, emu.account.send_delay),
+            }
+
+        assert state() == started
+        assert v3(conn, "GET", "/invoices/1.json").status_code == 503  # the fault is used up
+        assert admin(emu, "POST", "/reset").status_code == 200
+        assert state() == started
+        # changed at run time, then reset over HTTP: back to the constructor's settings
+        emu.set_postal_package(False)
+        emu.pay_after_delivery(None)
+        emu.defer_sending(None)
+        emu.set_limits(enabled=False, time_scale=1)
+        emu.clear_faults()
+        emu.fault("v2.*", status=500, times=None)
+        assert admin(emu, "POST", "/reset").status_code == 200
+        assert state() == started
+        # and the restored scenarios act: post accepted, sent later, then paid
+        assert v3(conn, "GET", "/invoices/3.json").status_code == 503
+        assert v3(conn, "POST", "/invoices/3/deliver_via_post.json", json={}).status_code == 202
+        assert [p.invoice_id for p in emu.pending_deliveries] == [3]
+        deadline = time.monotonic() + 10
+        while emu.invoice(3)["status"] != "paid" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert emu.invoice(3)["status"] == "paid"
+
+
+def test_a_default_emulator_resets_to_the_defaults(infakt_emulator):
+    infakt_emulator.set_postal_package(True)
+    infakt_emulator.pay_after_delivery(5)
+    infakt_emulator.defer_sending(5)
+    infakt_emulator.fault("*", status=500)
+    infakt_emulator.reset()
+    account = infakt_emulator.account
+    assert (account.postal_package, account.pay_after_delivery, account.send_delay) == (False, None, None)
+    assert infakt_emulator.faults.armed() == []
+
+
+def test_constructor_settings_are_checked():
+    with pytest.raises(ValueError, match="pay_after_delivery must be a non-negative number or null"):
+        InfaktEmulator(pay_after_delivery=-1)
+    with pytest.raises(ValueError, match="defer_sending must be a non-negative number or null"):
+        InfaktEmulator(defer_sending="soon")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"format": "xml"}, "format='xml' and auth='oauth' apply to api_version='v2' only"),
+        ({"auth": "xauth"}, "apply to api_version='v2' only"),
+        ({"api_version": "v2", "scope": "read"}, "scope='read' applies to api_version='v3' only"),
+    ],
+)
+def test_connection_for_refuses_options_of_the_other_api_version(options, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        connection_for("http://127.0.0.1:8765", **options)
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [("127.0.0.1:8765", "http://127.0.0.1:8765/api/v3"), ("http://127.0.0.1:8765/", "http://127.0.0.1:8765/api/v3")],
+)
+def test_connection_for_never_gives_a_host_without_a_scheme(url, host):
+    assert connection_for(url)["host"] == host
+    with pytest.raises(ValueError, match="has no scheme"):
+        connection_for("emulator.example:8765")
