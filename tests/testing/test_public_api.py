@@ -1,4 +1,4 @@
-"""The emulator's public API is a deliberate list: changing it means changing this test and the README."""
+"""The emulator's public API is a deliberate list: changing it means changing this test and docs/emulator.md."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ PUBLIC = [
 def test_the_public_api_is_the_documented_list():
     assert sorted(testing.__all__) == sorted(PUBLIC)
     assert all(getattr(testing, name) is not None for name in PUBLIC)
-    readme = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    paragraph = readme[readme.index("**Public API.**") :].split("\n\n")[0]
+    reference = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "emulator.md").read_text(encoding="utf-8")
+    paragraph = reference[reference.index("**Public API.**") :].split("\n\n")[0]
     assert [name for name in PUBLIC if f"`{name}`" not in paragraph] == []
 
 
