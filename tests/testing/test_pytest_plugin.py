@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from airflow_provider_infakt.testing import dagrun
 from airflow_provider_infakt.testing._airflow_home import MARKER
 from airflow_provider_infakt.testing.dagrun import DagRunResult, TaskOutcome, load_dag
 
@@ -304,3 +305,13 @@ def test_ini_always_replaces_a_users_airflow_home_and_a_bad_value_is_named(pytes
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*infakt_airflow_home = 'sometimes' is not one of auto, always, off*"])
+
+
+def test_the_readme_documents_the_dag_run_api():
+    readme = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Testing your DAGs with the emulator\n", 1)[1].split("\n## ", 1)[0]
+    fixtures = ["infakt_emulator", "infakt_connection_factory", "infakt_connection", "infakt_airflow"]
+    fixtures.append("infakt_dag_runner")
+    members = ["state", "task_states", "task_state", "tasks", "xcom", "xcoms", "dag_id", "run_id"]
+    assert [name for name in [*dagrun.__all__, *fixtures, *members] if f"`{name}" not in section] == []
+    assert all(hasattr(DagRunResult, m) or m in DagRunResult.__dataclass_fields__ for m in members)
