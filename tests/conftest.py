@@ -9,6 +9,8 @@ import secrets
 import tempfile
 import warnings
 
+from airflow_provider_infakt.testing.dagrun import isolate_airflow_home
+
 _ROOT = pathlib.Path(__file__).resolve().parents[1]
 _home = pathlib.Path(tempfile.mkdtemp(prefix="infakt-airflow-home-"))
 _dags = _home / "dags"
@@ -19,7 +21,8 @@ for source in [
 ]:
     (_dags / source.name).symlink_to(source)
 
-os.environ["AIRFLOW_HOME"] = str(_home)
+# AIRFLOW_HOME, marked throw-away: the plugin's infakt_airflow fixture gives each test a fresh database in it.
+isolate_airflow_home(_home)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_dags)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")

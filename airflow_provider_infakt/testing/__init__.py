@@ -12,12 +12,15 @@ Use it in tests and demos instead of inFakt::
 :class:`FaultProxy` goes between a client and the emulator and spoils answers after the emulator has
 acted (5xx, gateway pages, truncated, oversized or malformed bodies, dropped connections, delays).
 
-This package never imports Airflow, nor the provider's client. The servers need the ``emulator`` extra
+Importing this package never imports Airflow, nor the provider's client (``dagrun`` imports Airflow
+when its functions run). The servers need the ``emulator`` extra
 (aiohttp), imported only when an emulator or a proxy starts.
 
 The public API is what ``__all__`` lists, plus the modules ``credentials`` (the demo credentials),
-``pytest_plugin`` (the ``infakt_emulator`` and ``infakt_connection`` fixtures, registered when the
-package is installed) and ``cli`` (the ``infakt-emulator`` command). Modules whose names start with an
+``dagrun`` (``run_dag`` runs a DAG with ``dag.test()`` and returns a ``DagRunResult``: the run's state,
+task states and XComs), ``pytest_plugin`` (the fixtures ``infakt_emulator``, ``infakt_connection``,
+``infakt_connection_factory``, ``infakt_airflow`` and ``infakt_dag_runner``, registered when the package is
+installed) and ``cli`` (the ``infakt-emulator`` command). Modules whose names start with an
 underscore are the emulator's insides: the request pipeline (``_pipeline``), the v2, v3 and admin
 routes (``_v2``, ``_v3``, ``_admin``) and their helpers, wired together in ``server``.
 """

@@ -97,11 +97,13 @@ class BackgroundServer:
         from aiohttp import web  # deferred: heavy third-party import, made when a server starts
 
         app = await self._make_app()
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, logger=server_logger())
+        # shutdown_timeout belongs to the runner since aiohttp 3.9 (the extra's floor); given to the site,
+        # it warns "shutdown_timeout should be set on BaseRunner" in every process that starts a server.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, logger=server_logger(), shutdown_timeout=1.0)
         await runner.setup()
         try:
             sock = _listen(self.host, self._port)
-            site = web.SockSite(runner, sock, shutdown_timeout=1.0, backlog=self._backlog)
+            site = web.SockSite(runner, sock, backlog=self._backlog)
             await site.start()
             self.port = sock.getsockname()[1]
             self._stopped = asyncio.Event()
