@@ -11,13 +11,15 @@ This module imports nothing but :mod:`typing`; it is cheap to import from a DAG 
 
 from __future__ import annotations
 
-from typing import Literal, NewType
+from typing import Final, Literal, NewType, get_args
 
 __all__ = [
+    "FILTER_NAMES",
     "RENDERED_NOTHING",
     "ApiVersion",
     "DeliveryType",
     "DocType",
+    "FilterName",
     "Format",
     "Jinja",
     "Locale",
@@ -43,6 +45,23 @@ Locale = Literal["pl", "en", "pe"]
 Status = Literal["draft", "sent", "printed", "paid", "unpaid"]
 #: What a retry does when an earlier attempt's delivery may or may not have happened.
 OnUnknownOutcome = Literal["check", "resend", "fail"]
+
+#: The filters of an invoice list (``InfaktHook.iter_invoices``, ``InfaktListInvoicesOperator``); date
+#: ranges include both ends.
+FilterName = Literal[
+    "status",
+    "number",
+    "client_id",
+    "id_from",
+    "id_to",
+    "invoice_date_from",
+    "invoice_date_to",
+    "sale_date_from",
+    "sale_date_to",
+    "paid_date_from",
+    "paid_date_to",
+]
+FILTER_NAMES: Final[tuple[FilterName, ...]] = get_args(FilterName)
 
 #: A Jinja template given for an argument typed with :data:`typing.Literal`:
 #: ``type=Jinja("{{ dag_run.conf.get('type', 'mail') }}")``. Returns its text unchanged at run time.

@@ -22,38 +22,14 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Mapping
-from typing import Any, Final, Literal
+from typing import Any, Final
+
+from airflow_provider_infakt.types import FILTER_NAMES
 
 from .errors import InfaktValidationError, redact_text
 from .vocabulary import ApiVersion, Status, status_query_value, validate_status
 
-#: A filter's name, as the hook, the clients and the list operator take it.
-FilterName = Literal[
-    "status",
-    "number",
-    "client_id",
-    "id_from",
-    "id_to",
-    "invoice_date_from",
-    "invoice_date_to",
-    "sale_date_from",
-    "sale_date_to",
-    "paid_date_from",
-    "paid_date_to",
-]
-FILTER_NAMES: Final[tuple[FilterName, ...]] = (
-    "status",
-    "number",
-    "client_id",
-    "id_from",
-    "id_to",
-    "invoice_date_from",
-    "invoice_date_to",
-    "sale_date_from",
-    "sale_date_to",
-    "paid_date_from",
-    "paid_date_to",
-)
+# The filter names are argument types of the hook and the list operator: they live in ..types.
 #: The date fields a range may be given for (``<field>_from`` / ``<field>_to``, both inclusive).
 DATE_FIELDS: Final = ("invoice_date", "sale_date", "paid_date")
 _DATE_TEXT: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

@@ -29,6 +29,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_infakt.types import FILTER_NAMES, FilterName
+
 from ._answers import (
     DONE_STATUSES,
     RATE_LIMITED_STATUS,
@@ -62,7 +64,7 @@ from ._decode import (
     parse_retry_after,
 )
 from ._models import Delivery, Invoice, InvoicePage, Payment, Request
-from ._query import FILTER_NAMES, FilterName, InvoiceFilters, check_invoice_filters, invoice_matches
+from ._query import InvoiceFilters, check_invoice_filters, invoice_matches
 from ._urls import follow_redirect, wrong_destination
 from ._xauth import build_token_request, parse_token
 from .errors import (

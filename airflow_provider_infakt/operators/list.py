@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_infakt._compat import AirflowException, AirflowFailException, BaseOperator
-from airflow_provider_infakt.types import rendered_nothing
+from airflow_provider_infakt.types import FILTER_NAMES, rendered_nothing
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
@@ -16,19 +16,6 @@ if TYPE_CHECKING:
 
 #: The most invoice ids the operator returns unless told otherwise.
 DEFAULT_MAX_RESULTS = 10_000
-_FILTERS = (
-    "status",
-    "number",
-    "client_id",
-    "id_from",
-    "id_to",
-    "invoice_date_from",
-    "invoice_date_to",
-    "sale_date_from",
-    "sale_date_to",
-    "paid_date_from",
-    "paid_date_to",
-)
 
 
 def _not_set_as_none(value: object) -> object:
@@ -75,7 +62,7 @@ class InfaktListInvoicesOperator(BaseOperator):
     Airflow's retries apply; other API errors fail the task with inFakt's message.
     """
 
-    template_fields: Sequence[str] = (*_FILTERS, "infakt_conn_id")
+    template_fields: Sequence[str] = (*FILTER_NAMES, "infakt_conn_id")
     ui_color = "#e8f4ea"
 
     def __init__(
@@ -129,7 +116,7 @@ class InfaktListInvoicesOperator(BaseOperator):
         limit = self.max_results
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise AirflowFailException(f"Nothing was read: max_results={limit!r} is not a positive int")
-        filters = {name: _not_set_as_none(getattr(self, name)) for name in _FILTERS}
+        filters: dict[str, object] = {name: _not_set_as_none(getattr(self, name)) for name in FILTER_NAMES}
         hook = InfaktHook(infakt_conn_id=self.infakt_conn_id)
         try:
             checked = check_invoice_filters(filters, hook.settings.api_version)
