@@ -8,6 +8,7 @@ Where Airflow allows, the lookup detects the feature instead of comparing versio
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 try:  # Airflow 3.0+: the Task SDK (BaseHook joined it only in 3.1, below)
@@ -52,6 +53,43 @@ def mask_secret(secret: str | None, name: str | None = None) -> None:
     """Register ``secret`` with Airflow's secrets masker so that logs show ``***`` instead."""
     if secret:
         _mask_secret(secret, name)
+
+
+def native_async_connection_lookup() -> bool:
+    """Whether :func:`aget_connection` here uses Airflow's own async lookup (``BaseHook.aget_connection``)
+    rather than the sync lookup in a worker thread.
+
+    Airflow 2.10, 2.11 and 3.0 have no async lookup. Airflow 3.1+ has one: in a task or a trigger it asks
+    the supervisor through ``task_runner.SUPERVISOR_COMMS.asend``, which a real triggerer's comms have.
+    ``dag.test()`` (so ``airflow dags test``) on 3.1-3.3 runs a deferred task's trigger in line with
+    ``InProcessSupervisorComms`` (``airflow.sdk.execution_time.supervisor``), which has ``send`` only: the
+    async lookup's ``ExecutionAPISecretsBackend.aget_connection`` then fails on the missing ``asend``,
+    swallows the ``AttributeError`` and finds nothing, so only ``AIRFLOW_CONN_*`` variables and external
+    secrets backends answer, never the metadata database. Detected from the comms in place, not from
+    the version: an Airflow whose in-process comms learn ``asend`` gets the native lookup again.
+    """
+    if getattr(BaseHook, "aget_connection", None) is None:  # Airflow 2.10, 2.11, 3.0
+        return False
+    # not imported means no supervisor to ask (and importing it here would cost ~0.1 s for nothing)
+    task_runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
+    comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
+    return comms is None or hasattr(comms, "asend")
+
+
+async def aget_connection(conn_id: str) -> Any:
+    """The Airflow connection ``conn_id``, for async code (a trigger): it never blocks the event loop.
+
+    Airflow's own async lookup where it reaches every place a connection can be stored; elsewhere
+    (see :func:`native_async_connection_lookup`) Airflow's sync lookup, run in a worker thread.
+
+    :param conn_id: the connection to look up.
+    :raises AirflowNotFoundException: (Airflow's) when no secrets backend knows ``conn_id``.
+    """
+    if native_async_connection_lookup():  # Airflow 3.1+ in a real triggerer, a task, or no supervisor
+        return await BaseHook.aget_connection(conn_id)  # type: ignore[attr-defined,unused-ignore]
+    from asgiref.sync import sync_to_async  # deferred: only here; Airflow 2 and 3 both ship asgiref
+
+    return await sync_to_async(BaseHook.get_connection)(conn_id)
 
 
 def worker_masks_rendered_fields() -> bool:
@@ -143,11 +181,13 @@ __all__ = [
     "BaseOperatorLink",
     "BaseSensorOperator",
     "PokeReturnValue",
+    "aget_connection",
     "get_conf_value",
     "has_ledger_store",
     "ledger_asset",
     "ledger_store",
     "mask_secret",
+    "native_async_connection_lookup",
     "worker_masks_rendered_fields",
     "xcom_value",
 ]
