@@ -59,18 +59,20 @@ def native_async_connection_lookup() -> bool:
     """Whether :func:`aget_connection` here uses Airflow's own async lookup (``BaseHook.aget_connection``)
     rather than the sync lookup in a worker thread.
 
-    Airflow 2.10, 2.11 and 3.0 have no async lookup. Airflow 3.1+ has one: in a task or a trigger it asks
-    the supervisor through ``task_runner.SUPERVISOR_COMMS.asend``, which a real triggerer's comms have.
-    ``dag.test()`` (so ``airflow dags test``) on 3.1-3.3 runs a deferred task's trigger in line with
-    ``InProcessSupervisorComms`` (``airflow.sdk.execution_time.supervisor``), which has ``send`` only: the
-    async lookup's ``ExecutionAPISecretsBackend.aget_connection`` then fails on the missing ``asend``,
-    swallows the ``AttributeError`` and finds nothing, so only ``AIRFLOW_CONN_*`` variables and external
-    secrets backends answer, never the metadata database. Detected from the comms in place, not from
-    the version: an Airflow whose in-process comms learn ``asend`` gets the native lookup again.
+    Airflow 2.10, 2.11 and 3.0 have no async lookup. Airflow 3.1+ has one: in a task or a trigger it tries
+    ``AIRFLOW_CONN_*`` variables (and any configured secrets backend), then asks the supervisor, which
+    reads the metadata database, through ``task_runner.SUPERVISOR_COMMS.asend``; a real triggerer's comms
+    (``TriggerCommsDecoder``) have it. ``dag.test()`` (so ``airflow dags test`` and ``airflow tasks
+    test``) on 3.1-3.3 runs a deferred task's trigger in line (``_run_inline_trigger`` ->
+    ``InProcessTestSupervisor.run_trigger_in_process``) with ``InProcessSupervisorComms``, which has
+    ``send`` only: ``ExecutionAPISecretsBackend.aget_connection`` fails on the missing ``asend``, swallows
+    the ``AttributeError`` and returns nothing, so a connection stored in the metadata database is "not
+    defined". The sync lookup goes through ``send`` and finds it. Detected from the comms in place, not
+    from the version: an Airflow whose in-process comms learn ``asend`` gets the native lookup back.
     """
     if getattr(BaseHook, "aget_connection", None) is None:  # Airflow 2.10, 2.11, 3.0
         return False
-    # not imported means no supervisor to ask (and importing it here would cost ~0.1 s for nothing)
+    # the module holding SUPERVISOR_COMMS: a process that never loaded it has no supervisor to ask
     task_runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
     comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
     return comms is None or hasattr(comms, "asend")
