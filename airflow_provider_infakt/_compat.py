@@ -8,6 +8,7 @@ Where Airflow allows, the lookup detects the feature instead of comparing versio
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 try:  # Airflow 3.0+: the Task SDK (BaseHook joined it only in 3.1, below)
@@ -52,6 +53,45 @@ def mask_secret(secret: str | None, name: str | None = None) -> None:
     """Register ``secret`` with Airflow's secrets masker so that logs show ``***`` instead."""
     if secret:
         _mask_secret(secret, name)
+
+
+def native_async_connection_lookup() -> bool:
+    """Whether :func:`aget_connection` here uses Airflow's own async lookup (``BaseHook.aget_connection``)
+    rather than the sync lookup in a worker thread.
+
+    Airflow 2.10, 2.11 and 3.0 have no async lookup. Airflow 3.1+ has one: in a task or a trigger it tries
+    ``AIRFLOW_CONN_*`` variables (and any configured secrets backend), then asks the supervisor, which
+    reads the metadata database, through ``task_runner.SUPERVISOR_COMMS.asend``; a real triggerer's comms
+    (``TriggerCommsDecoder``) have it. ``dag.test()`` (so ``airflow dags test`` and ``airflow tasks
+    test``) on 3.1-3.3 runs a deferred task's trigger in line (``_run_inline_trigger`` ->
+    ``InProcessTestSupervisor.run_trigger_in_process``) with ``InProcessSupervisorComms``, which has
+    ``send`` only: ``ExecutionAPISecretsBackend.aget_connection`` fails on the missing ``asend``, swallows
+    the ``AttributeError`` and returns nothing, so a connection stored in the metadata database is "not
+    defined". The sync lookup goes through ``send`` and finds it. Detected from the comms in place, not
+    from the version: an Airflow whose in-process comms learn ``asend`` gets the native lookup back.
+    """
+    if getattr(BaseHook, "aget_connection", None) is None:  # Airflow 2.10, 2.11, 3.0
+        return False
+    # the module holding SUPERVISOR_COMMS: a process that never loaded it has no supervisor to ask
+    task_runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
+    comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
+    return comms is None or hasattr(comms, "asend")
+
+
+async def aget_connection(conn_id: str) -> Any:
+    """The Airflow connection ``conn_id``, for async code (a trigger): it never blocks the event loop.
+
+    Airflow's own async lookup where it reaches every place a connection can be stored; elsewhere
+    (see :func:`native_async_connection_lookup`) Airflow's sync lookup, run in a worker thread.
+
+    :param conn_id: the connection to look up.
+    :raises AirflowNotFoundException: (Airflow's) when no secrets backend knows ``conn_id``.
+    """
+    if native_async_connection_lookup():  # Airflow 3.1+ in a real triggerer, a task, or no supervisor
+        return await BaseHook.aget_connection(conn_id)  # type: ignore[attr-defined,unused-ignore]
+    from asgiref.sync import sync_to_async  # deferred: only here; Airflow 2 and 3 both ship asgiref
+
+    return await sync_to_async(BaseHook.get_connection)(conn_id)
 
 
 def worker_masks_rendered_fields() -> bool:
@@ -143,11 +183,13 @@ __all__ = [
     "BaseOperatorLink",
     "BaseSensorOperator",
     "PokeReturnValue",
+    "aget_connection",
     "get_conf_value",
     "has_ledger_store",
     "ledger_asset",
     "ledger_store",
     "mask_secret",
+    "native_async_connection_lookup",
     "worker_masks_rendered_fields",
     "xcom_value",
 ]

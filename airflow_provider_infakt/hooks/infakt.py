@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_infakt._compat import BaseHook, mask_secret
+from airflow_provider_infakt._compat import BaseHook, aget_connection, mask_secret
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -116,9 +116,11 @@ class InfaktHook(BaseHook):
     async def get_async_client(self) -> AsyncInfaktClient:
         """A new :class:`~airflow_provider_infakt.api.AsyncInfaktClient` (the caller closes it).
 
-        Safe inside an event loop (a trigger): on Airflow 3 the connection comes from the async
-        lookup, on Airflow 2 the sync lookup runs in a worker thread; the TLS context is built once
-        per process, in a thread, and shared by every async client.
+        Safe inside an event loop (a trigger): the connection comes from Airflow's async lookup where
+        that sees every secrets backend (Airflow 3.1+ in a triggerer), else from the sync lookup in a
+        worker thread (Airflow 2.10-3.0; and ``airflow dags test`` on 3.1+, where the async lookup of
+        the in-line trigger misses the metadata database); the TLS context is built once per process,
+        in a thread, and shared by every async client.
         """
         from airflow_provider_infakt.api.aio import AsyncInfaktClient, prepare_transport  # deferred: see _fields_of
 
@@ -294,13 +296,9 @@ class InfaktHook(BaseHook):
 
 
 async def _aget_connection(conn_id: str) -> Connection:
-    aget = getattr(BaseHook, "aget_connection", None)
-    if aget is not None:  # Airflow 3
-        connection: Connection = await aget(conn_id)
-        return connection
-    from asgiref.sync import sync_to_async  # deferred: third-party, Airflow 2 only (it ships asgiref)
-
-    return await sync_to_async(BaseHook.get_connection)(conn_id)
+    # where the lookup goes on which Airflow (and why dag.test() needs a thread there): _compat
+    connection: Connection = await aget_connection(conn_id)
+    return connection
 
 
 __all__ = ["InfaktHook"]
