@@ -55,6 +55,20 @@ def mask_secret(secret: str | None, name: str | None = None) -> None:
         _mask_secret(secret, name)
 
 
+async def amask_secret(secret: str | None) -> None:
+    """:func:`mask_secret` for async code: on Airflow 3.1+ the task SDK tells its supervisor with
+    ``asend``, as the triggerer's event loop needs (the sync ``send`` would block the loop, and fail
+    silently while another request is in flight); elsewhere the sync call, which stays in-process."""
+    if not secret:
+        return
+    try:  # Airflow 3.1+
+        from airflow.sdk.log import amask_secret as _amask
+    except ImportError:  # Airflow 2.10-3.0
+        mask_secret(secret)
+        return
+    await _amask(secret)
+
+
 def native_async_connection_lookup() -> bool:
     """Whether :func:`aget_connection` here uses Airflow's own async lookup (``BaseHook.aget_connection``)
     rather than the sync lookup in a worker thread.

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_infakt._compat import BaseHook, aget_connection, mask_secret
+from airflow_provider_infakt._compat import BaseHook, aget_connection, amask_secret, mask_secret
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -56,11 +56,12 @@ class InfaktHook(BaseHook):
     # -- connection --------------------------------------------------------------------------------
     @staticmethod
     def _fields_of(conn: Connection) -> ConnectionFields:
+        """The connection's fields (its secrets not masked yet: see :func:`secrets_of`)."""
         # deferred (as every api/ and hooks.connection import below): they load the api package, ~20 ms
         # that a DAG file importing this hook would pay on every parse
-        from airflow_provider_infakt.hooks.connection import ConnectionFields, secrets_of
+        from airflow_provider_infakt.hooks.connection import ConnectionFields
 
-        fields = ConnectionFields(
+        return ConnectionFields(
             conn_id=conn.conn_id,
             host=conn.host,
             login=conn.login,
@@ -69,14 +70,16 @@ class InfaktHook(BaseHook):
             port=getattr(conn, "port", None),
             schema=getattr(conn, "schema", None),
         )
-        for secret in secrets_of(fields):
-            mask_secret(secret)
-        return fields
 
     @cached_property
     def connection_fields(self) -> ConnectionFields:
         """The connection's fields, looked up once per hook; every secret masked on the way."""
-        return self._fields_of(self.get_connection(self.infakt_conn_id))
+        from airflow_provider_infakt.hooks.connection import secrets_of  # deferred: see _fields_of
+
+        fields = self._fields_of(self.get_connection(self.infakt_conn_id))
+        for secret in secrets_of(fields):
+            mask_secret(secret)
+        return fields
 
     @cached_property
     def settings(self) -> ClientSettings:
@@ -88,7 +91,12 @@ class InfaktHook(BaseHook):
     async def asettings(self) -> ClientSettings:
         """:attr:`settings` for async code: the connection lookup never blocks the event loop."""
         if "connection_fields" not in self.__dict__:
-            self.__dict__["connection_fields"] = self._fields_of(await _aget_connection(self.infakt_conn_id))
+            from airflow_provider_infakt.hooks.connection import secrets_of  # deferred: see _fields_of
+
+            fields = self._fields_of(await _aget_connection(self.infakt_conn_id))
+            for secret in secrets_of(fields):
+                await amask_secret(secret)  # never the sync send to the supervisor, on the loop
+            self.__dict__["connection_fields"] = fields
         return self.settings
 
     @property

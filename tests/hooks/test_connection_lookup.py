@@ -121,3 +121,36 @@ def test_a_real_triggerer_keeps_airflows_async_lookup(monkeypatch):
     assert settings.base_url == CONN["host"]
     assert asked == ["infakt_default"]
     assert threads == []
+
+
+@pytest.mark.skipif(not HAS_ASYNC_LOOKUP, reason="Airflow before 3.1 has no async supervisor messages")
+def test_a_trigger_tells_its_supervisor_the_secrets_with_asend_not_send(monkeypatch):
+    """In a real triggerer the sync ``send`` would block the event loop (and fail silently while
+    another request is in flight, leaving the secret unmasked in the supervisor's logs)."""
+    monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps(CONN))
+
+    class Comms:
+        sent: list[Any] = []
+        asent: list[Any] = []
+
+        def send(self, message: Any) -> None:
+            self.sent.append(message)
+
+        async def asend(self, message: Any) -> None:
+            self.asent.append(message)
+
+    from airflow.sdk.execution_time import task_runner
+
+    comms = Comms()
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", comms, raising=False)
+
+    async def original_lookup(conn_id: str) -> Any:  # the connection found, without a supervisor round trip
+        from airflow.sdk import Connection
+
+        return Connection(conn_id=conn_id, conn_type="infakt", host=CONN["host"], password=CONN["password"])
+
+    monkeypatch.setattr(_compat.BaseHook, "aget_connection", staticmethod(original_lookup))
+    settings_while_ticking()
+    masked = [m.value for m in comms.asent if type(m).__name__ == "MaskSecret"]
+    assert CONN["password"] in masked
+    assert [m for m in comms.sent if type(m).__name__ == "MaskSecret"] == []
