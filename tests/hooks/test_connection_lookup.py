@@ -130,8 +130,9 @@ def test_a_trigger_tells_its_supervisor_the_secrets_with_asend_not_send(monkeypa
     monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps(CONN))
 
     class Comms:
-        sent: list[Any] = []
-        asent: list[Any] = []
+        def __init__(self) -> None:
+            self.sent: list[Any] = []
+            self.asent: list[Any] = []
 
         def send(self, message: Any) -> None:
             self.sent.append(message)
