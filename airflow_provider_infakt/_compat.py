@@ -56,7 +56,7 @@ def mask_secret(secret: str | None, name: str | None = None) -> None:
 
 
 async def amask_secret(secret: str | None) -> None:
-    """:func:`mask_secret` for async code: on Airflow 3.1+ the task SDK tells its supervisor with
+    """:func:`mask_secret` for async code: on Airflow 3.3+ the task SDK tells its supervisor with
     ``asend``, as the triggerer's event loop needs (the sync ``send`` would block the loop, and fail
     silently while another request is in flight); elsewhere the sync call, which stays in-process."""
     if not secret:

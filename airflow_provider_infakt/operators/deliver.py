@@ -20,7 +20,11 @@ from airflow_provider_infakt.types import rendered_nothing
 
 if TYPE_CHECKING:
     import jinja2
-    from airflow.sdk import Context, XComArg
+
+    # XComArg from airflow.models: its home on Airflow 2, a re-export of airflow.sdk's on Airflow 3, so a
+    # user's type checker sees the real class on every version (never imported at run time)
+    from airflow.models.xcom_arg import XComArg
+    from airflow.sdk import Context
     from airflow.sdk.definitions.mappedoperator import OperatorPartial
 
     from airflow_provider_infakt.api import Delivery

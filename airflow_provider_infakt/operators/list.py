@@ -10,7 +10,10 @@ from airflow_provider_infakt._compat import AirflowException, AirflowFailExcepti
 from airflow_provider_infakt.types import FILTER_NAMES, rendered_nothing
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context, XComArg
+    # XComArg from airflow.models: its home on Airflow 2, a re-export of airflow.sdk's on Airflow 3, so a
+    # user's type checker sees the real class on every version (never imported at run time)
+    from airflow.models.xcom_arg import XComArg
+    from airflow.sdk import Context
 
     from airflow_provider_infakt.types import Jinja, Status
 
