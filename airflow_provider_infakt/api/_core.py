@@ -115,8 +115,8 @@ def _as_public(method: _F, build: Callable[..., Any]) -> _F:
 #: ``http://`` server: a host typed without its scheme gets ``https://``).
 _PLAIN_HTTP_SIGNS = ("WRONG_VERSION_NUMBER", "record layer failure")
 _PLAIN_HTTP_HINT = (
-    " (the server did not answer in TLS: if it is a plain-HTTP server, such as the emulator, write the "
-    "scheme in the connection's host: http://host:port/api/v3)"
+    "the server did not answer in TLS: if it is a plain-HTTP server, such as the emulator, write the "
+    "scheme in the connection's host (http://host:port/api/v3); "
 )
 
 
@@ -125,8 +125,14 @@ def describe_exception(exc: BaseException) -> str:
     masked, cut to 300 characters (library messages may quote the URL with its query); with a hint
     when an https request met a plain-HTTP server."""
     text = redact_text(f"{type(exc).__name__}: {exc}")
-    hint = _PLAIN_HTTP_HINT if any(sign in text for sign in _PLAIN_HTTP_SIGNS) else ""
-    return (text if len(text) <= 300 else text[:300] + "...") + hint
+    text = text if len(text) <= 300 else text[:300] + "..."
+    return _PLAIN_HTTP_HINT + text if answered_in_plain_http(exc) else text
+
+
+def answered_in_plain_http(exc: BaseException) -> bool:
+    """Whether ``exc`` says that an https request's TLS handshake met a server speaking plain HTTP: a
+    configuration mistake (nothing of the request was sent), which no retry mends."""
+    return any(sign in f"{exc!r} {exc}" for sign in _PLAIN_HTTP_SIGNS)
 
 
 def past_deadline(settings: ClientSettings) -> Failure:

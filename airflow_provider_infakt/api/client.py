@@ -25,6 +25,7 @@ from ._core import (
     Call,
     ClientCore,
     Steps,
+    answered_in_plain_http,
     check_number,
     describe_exception,
     next_cursor,
@@ -270,6 +271,16 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         pending.extend(item for item in wrapped if isinstance(item, BaseException))
 
 
+def _raised_in_handshake(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised inside the TLS handshake (``do_handshake`` on its traceback)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "do_handshake":
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _classify(exc: BaseException) -> FailureKind:
     """Where a requests exception happened: before anything was sent, after, or beyond repair.
 
@@ -284,7 +295,12 @@ def _classify(exc: BaseException) -> FailureKind:
     errors = requests.exceptions
     if isinstance(exc, errors.SSLError):
         verification = (ssl.SSLCertVerificationError, ssl.CertificateError)
-        return "fatal" if any(isinstance(cause, verification) for cause in _causes(exc)) else "maybe_sent"
+        if any(isinstance(cause, verification) for cause in _causes(exc)):
+            return "fatal"
+        # A plain-HTTP answer to the handshake: the request itself was never sent (only a TLS error raised
+        # inside the handshake proves that; the same error while reading would come after sending).
+        in_handshake = any(answered_in_plain_http(c) and _raised_in_handshake(c) for c in _causes(exc))
+        return "fatal" if in_handshake else "maybe_sent"
     if isinstance(exc, (errors.ConnectTimeout, errors.ProxyError)):
         return "connect"
     # A request's own URL and headers are checked when it is prepared, before anything is sent: an

@@ -24,6 +24,7 @@ The connection contract:
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import urllib.parse
 from collections.abc import Mapping
@@ -41,6 +42,16 @@ PRODUCTION_V2 = "https://www.infakt.pl/api/v2"
 
 
 @dataclasses.dataclass(frozen=True)
+class UnreadableExtra:
+    """A connection's extra text that is not JSON (Airflow's ``extra_dejson`` gives ``{}`` for it).
+
+    :param problem: what the JSON parser said, without the text itself (it may hold secrets).
+    """
+
+    problem: str
+
+
+@dataclasses.dataclass(frozen=True)
 class ConnectionFields:
     """The parts of an Airflow connection the provider uses, as plain values.
 
@@ -48,7 +59,7 @@ class ConnectionFields:
     :param host: the API base URL (see the module docstring).
     :param login: the v2 consumer key.
     :param password: the v3 API key or the v2 consumer secret.
-    :param extra: the extras, as Airflow parsed them.
+    :param extra: the extras, as Airflow parsed them (:class:`UnreadableExtra` when their text is no JSON).
     :param port: the port, when not in ``host`` (a connection URI puts it here).
     :param schema: the path of the base URL, when not in ``host`` (a connection URI puts it here).
     """
@@ -57,12 +68,30 @@ class ConnectionFields:
     host: str | None
     login: str | None
     password: str | None
-    extra: Mapping[str, Any]
+    extra: Mapping[str, Any] | UnreadableExtra
     port: int | None = None
     schema: str | None = None
 
 
-def normalized_extra(extra: Mapping[str, Any], conn_type: str = "infakt") -> dict[str, Any]:
+def extra_of(raw: object, parsed: Mapping[str, Any]) -> Mapping[str, Any] | UnreadableExtra:
+    """The extras as :class:`ConnectionFields` takes them: ``parsed`` (Airflow's ``extra_dejson``), or
+    :class:`UnreadableExtra` when ``raw`` (the stored text) is not JSON, which Airflow reads as none.
+
+    :param raw: the connection's ``extra`` as stored (a text, or None).
+    :param parsed: Airflow's reading of it.
+    """
+    if parsed or not isinstance(raw, str) or not raw.strip():
+        return parsed
+    try:
+        json.loads(raw)
+    except ValueError as exc:
+        return UnreadableExtra(
+            f"{type(exc).__name__} at line {getattr(exc, 'lineno', '?')}, column {getattr(exc, 'colno', '?')}"
+        )
+    return parsed
+
+
+def normalized_extra(extra: Mapping[str, Any] | UnreadableExtra, conn_type: str = "infakt") -> dict[str, Any]:
     """The extras with Airflow 2's form prefix (``extra__infakt__``) removed and empty strings dropped.
 
     Extras that are not a JSON object (a list, a number: Airflow hands them over as parsed) read as none
@@ -228,6 +257,13 @@ def settings_from_connection(fields: ConnectionFields) -> ClientSettings:
     :raises InfaktConfigError: when a field is missing, unknown or out of its range.
     """
     conn_id = fields.conn_id
+    if isinstance(fields.extra, UnreadableExtra):
+        # Airflow reads such extras as none at all (it logs and goes on): a sandbox flag or an API version
+        # lost that way would send to another server. The text is not shown: it may hold secrets.
+        raise InfaktConfigError(
+            f"connection {conn_id!r}: extra is not valid JSON ({fields.extra.problem}); Airflow would read it "
+            "as no extras at all. Fix the JSON: double quotes around names and texts, braces closed"
+        )
     if not isinstance(fields.extra, Mapping):
         raise InfaktConfigError(
             f"connection {conn_id!r}: extra must be a JSON object (name: value pairs), "

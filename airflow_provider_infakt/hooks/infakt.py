@@ -59,14 +59,14 @@ class InfaktHook(BaseHook):
         """The connection's fields (its secrets not masked yet: see :func:`secrets_of`)."""
         # deferred (as every api/ and hooks.connection import below): they load the api package, ~20 ms
         # that a DAG file importing this hook would pay on every parse
-        from airflow_provider_infakt.hooks.connection import ConnectionFields
+        from airflow_provider_infakt.hooks.connection import ConnectionFields, extra_of
 
         return ConnectionFields(
             conn_id=conn.conn_id,
             host=conn.host,
             login=conn.login,
             password=conn.password,
-            extra=conn.extra_dejson,
+            extra=extra_of(getattr(conn, "extra", None), conn.extra_dejson),
             port=getattr(conn, "port", None),
             schema=getattr(conn, "schema", None),
         )
@@ -259,12 +259,20 @@ class InfaktHook(BaseHook):
         except InfaktConfigError as exc:
             return False, f"The connection is not usable: {exc}"
         except InfaktAuthError as exc:
-            what = "API key" if self.settings.api_version == "v3" else "OAuth credentials or signature"
-            return False, f"inFakt rejected the {what} (HTTP {exc.status}): {exc.api_message or exc}"
+            settings = self.settings
+            what = "API key" if settings.api_version == "v3" else "OAuth credentials or signature"
+            said = str(exc.api_message or exc).rstrip(".")
+            return False, f"inFakt rejected the {what} (HTTP {exc.status}): {said}{_version_hint(settings)}"
         except InfaktTransportError as exc:
             return False, f"Could not talk to inFakt at {self.settings.base_url}: {exc}"
         except InfaktError as exc:
-            return False, f"inFakt answered with an error: {exc}"
+            hint = ""
+            if getattr(exc, "status", None) == 404:
+                hint = (
+                    f"; is the host's path right? It holds the API's base URL with its version path, e.g. "
+                    f"https://api.infakt.pl/api/v3 (or .../api/v2 for API v2); here {self.settings.base_url}"
+                )
+            return False, f"inFakt answered with an error: {str(exc).rstrip('.')}{hint}"
         finally:
             self.close()
         total = "" if page.total_count is None else f"; {page.total_count} invoice(s) visible"
@@ -301,6 +309,19 @@ class InfaktHook(BaseHook):
             "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
             "placeholders": UI_FIELD_BEHAVIOUR["placeholders"],
         }
+
+
+def _version_hint(settings: ClientSettings) -> str:
+    """A hint when the connection's API version and its host's version path disagree (a v2 connection
+    pointed at .../api/v3 is refused with v3's "missing API key" answer)."""
+    path = settings.base_url.rstrip("/").rsplit("/", 1)[-1]
+    other = {"v2": "v3", "v3": "v2"}[settings.api_version]
+    if path == other:
+        return (
+            f"; the connection is set up for API {settings.api_version} (extra.api_version) but its host ends "
+            f"in /{other}: make them agree"
+        )
+    return ""
 
 
 async def _aget_connection(conn_id: str) -> Connection:

@@ -35,6 +35,20 @@ def _default_deferrable() -> bool:
     return str(value).strip().lower() in ("true", "1", "yes", "on")
 
 
+def _list_from_text(value: object) -> object:
+    """A list of words as plain Jinja renders it (``"['paid', 'sent']"``) as that list; else ``value``."""
+    if isinstance(value, str) and value.strip().startswith("[") and value.strip().endswith("]"):
+        import ast  # deferred: only a rendered list needs it
+
+        try:
+            parsed = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return value
+        if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
+            return parsed
+    return value
+
+
 class InfaktInvoiceSensor(BaseSensorOperator):
     """Wait until an inFakt invoice has reached ``target_status`` (or one of a list of them).
 
@@ -65,7 +79,8 @@ class InfaktInvoiceSensor(BaseSensorOperator):
     Airflow's own sensors.
 
     :param invoice_id: the invoice: an int, a string of digits, or on v3 an invoice uuid (templated).
-    :param target_status: one normalized status or a list of them (templated; checked in ``execute``).
+    :param target_status: one normalized status or a list of them (templated; checked in ``execute``; a
+        list rendered as text by plain Jinja, ``"['paid', 'sent']"``, is read as that list).
     :param exact_status: end the wait only on ``target_status`` itself, not on a later status.
     :param infakt_conn_id: the inFakt connection (templated).
     :param deferrable: wait in the triggerer instead of a worker slot (:class:`InfaktInvoiceTrigger`);
@@ -101,7 +116,7 @@ class InfaktInvoiceSensor(BaseSensorOperator):
         from airflow_provider_infakt.api.errors import InfaktConfigError, InfaktValidationError
         from airflow_provider_infakt.api.vocabulary import validate_invoice_id, validate_status
 
-        targets = self.target_status
+        targets = _list_from_text(self.target_status)
         values = list(targets) if isinstance(targets, list | tuple | set | frozenset) else [targets]
         try:
             if not values:

@@ -28,6 +28,17 @@ from .faults import Fault
 DEFAULT_PORT = 8765
 
 
+def _port(text: str) -> int:
+    """``--port``: a whole number from 0 to 65535 (anything else is argparse's usage error)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 65535 (0 picks a free one), not {text!r}")
+    return port
+
+
 def _serve(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="infakt-emulator",
@@ -36,7 +47,7 @@ def _serve(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port; 0 picks a free one (default {DEFAULT_PORT})"
+        "--port", type=_port, default=DEFAULT_PORT, help=f"port; 0 picks a free one (default {DEFAULT_PORT})"
     )
     parser.add_argument("--limits", action="store_true", help="enforce inFakt's request limits (429)")
     parser.add_argument("--time-scale", type=float, default=1.0, help="run the limits' minute and day this much faster")

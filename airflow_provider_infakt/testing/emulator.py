@@ -289,7 +289,8 @@ def _base_url(url: str) -> str:
     """An emulator's base URL with its scheme and without a trailing slash.
 
     :param url: ``http://127.0.0.1:8765``; without a scheme (``127.0.0.1:8765``), ``http://`` is
-        assumed for a loopback address only.
+        assumed for a loopback address only. An API path (``/api/v3``, ``/api/v2``, ``/v3``) is dropped:
+        the connection adds its own.
     :raises ValueError: for a URL without a scheme on another host, or one that is not an http(s) URL
         with a host.
     """
@@ -311,7 +312,18 @@ def _base_url(url: str) -> str:
         raise ValueError(f"url={url!r} has a port that is not a number from 0 to 65535") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ValueError(f"url={url!r} is not an http:// or https:// URL with a host, e.g. 'http://127.0.0.1:8765'")
-    return text.rstrip("/")
+    # The API paths the emulator's banner prints (http://127.0.0.1:8765/api/v3) name the same server.
+    path = parts.path.rstrip("/")
+    for api_path in ("/api/v3", "/api/v2", "/v3"):
+        if path.endswith(api_path):
+            path = path[: -len(api_path)]
+            break
+    if path:
+        raise ValueError(
+            f"url={url!r} has the path {parts.path!r}: give the emulator's base URL, e.g. "
+            f"'{parts.scheme}://{parts.netloc}' (the connection adds /api/v3 or /api/v2 itself)"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def connection_json(url: str, **options: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import fnmatch
 import itertools
 import threading
@@ -14,6 +15,21 @@ from ._inputs import header_value, is_number, is_whole, seconds
 
 DROP_MODES = ("before", "after")
 _ids = itertools.count(1)
+
+
+#: The emulator's route names, which a fault's pattern is matched against.
+ROUTE_NAMES = (
+    "v2.deliver",
+    "v2.invoice",
+    "v2.list",
+    "oauth.access_token",
+    "v3.invoice",
+    "v3.list",
+    "v3.deliver_via_email",
+    "v3.deliver_via_post",
+    "v3.paid",
+    "web.invoice",
+)
 
 
 @dataclasses.dataclass
@@ -67,6 +83,14 @@ class Fault:
         if not isinstance(self.route, str) or not self.route:
             raise ValueError(
                 f"route must be a non-empty string (an fnmatch pattern of route names), not {self.route!r}"
+            )
+        if not self.route.startswith("/") and not fnmatch.filter(ROUTE_NAMES, self.route):
+            close = difflib.get_close_matches(self.route, ROUTE_NAMES, n=1)
+            raise ValueError(
+                f"route={self.route!r} matches no route of the emulator, so the fault would never apply"
+                + (f"; did you mean {close[0]!r}?" if close else "")
+                + f" Routes: {', '.join(ROUTE_NAMES)} (fnmatch patterns such as 'v3.deliver_*' work; a "
+                "pattern starting with '/' matches the path instead)"
             )
         if self.drop is not None and self.drop not in DROP_MODES:
             raise ValueError(f"drop={self.drop!r} is not one of {DROP_MODES}")

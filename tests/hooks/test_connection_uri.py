@@ -74,5 +74,46 @@ def test_a_host_without_scheme_on_a_plain_http_server_gets_a_hint(infakt_emulato
     ok, message = InfaktHook("infakt_no_scheme").test_connection()
     assert ok is False
     assert "the server did not answer in TLS" in message
-    assert "write the scheme in the connection's host: http://host:port/api/v3" in message
+    assert "write the scheme in the connection's host (http://host:port/api/v3)" in message
+    assert "4 attempts" not in message  # a configuration mistake: nothing sent, not retried
     assert key not in message
+
+
+def test_a_sensor_fails_at_once_on_a_host_without_scheme_instead_of_waiting(infakt_emulator, monkeypatch):
+    from airflow_provider_infakt._compat import AirflowFailException
+    from airflow_provider_infakt.sensors.invoice import InfaktInvoiceSensor
+
+    host, port, path, key = _emulator_parts(infakt_emulator)
+    conn = {"conn_type": "infakt", "host": f"{host}:{port}/{path}", "password": key}
+    monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps(conn))
+
+    class TI:
+        def xcom_push(self, key, value):
+            raise AssertionError("nothing to push")
+
+    with pytest.raises(AirflowFailException, match="did not answer in TLS"):
+        InfaktInvoiceSensor(task_id="wait", invoice_id=1).poke({"ti": TI()})
+
+
+@pytest.mark.parametrize("extra", ['{"sandbox": true', "{not json", "{'api_version': 'v2'}"])
+def test_an_extra_that_is_not_json_is_refused_not_read_as_none(monkeypatch, extra):
+    """Airflow reads such an extra as no extras at all: a lost sandbox flag would send to production."""
+    conn = {"conn_type": "infakt", "password": "sandbox-key-123456", "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_INFAKT_BROKEN", json.dumps(conn))
+    ok, message = InfaktHook("infakt_broken").test_connection()
+    assert ok is False
+    assert "extra is not valid JSON" in message
+    assert extra not in message and "sandbox-key" not in message
+    with pytest.raises(InfaktConfigError, match="extra is not valid JSON"):
+        InfaktHook("infakt_broken").settings  # noqa: B018
+
+
+def test_the_connection_test_points_at_a_wrong_version_path(infakt_emulator, monkeypatch):
+    v2_on_v3 = {**infakt_emulator.connection(api_version="v2"), "host": infakt_emulator.url + "/api/v3"}
+    no_path = {**infakt_emulator.connection(), "host": infakt_emulator.url}
+    monkeypatch.setenv("AIRFLOW_CONN_V2_ON_V3", json.dumps(v2_on_v3))
+    monkeypatch.setenv("AIRFLOW_CONN_NO_PATH", json.dumps(no_path))
+    ok, message = InfaktHook("v2_on_v3").test_connection()
+    assert not ok and "set up for API v2 (extra.api_version) but its host ends in /v3" in message
+    ok, message = InfaktHook("no_path").test_connection()
+    assert not ok and "HTTP 404" in message and "is the host's path right?" in message

@@ -167,3 +167,17 @@ def test_deferred_wait_carries_exact_status(infakt_emulator, conn):
     with pytest.raises(TaskDeferred) as raised:
         sensor(invoice_id=5, target_status="sent", exact_status=True, deferrable=True).execute({"ti": FakeTI()})
     assert raised.value.trigger.serialize()[1]["exact_status"] is True
+
+
+@pytest.mark.parametrize("rendered", ["['paid', 'sent']", '["paid", "sent"]', " ['sent'] "])
+def test_a_list_of_targets_rendered_as_text_is_that_list(infakt_emulator, conn, rendered):
+    """Plain Jinja renders a list from dag_run.conf as its text."""
+    infakt_emulator.mark_paid(2)
+    done = sensor(invoice_id=2, target_status=rendered).poke({"ti": FakeTI()})
+    assert done.is_done
+
+
+def test_text_that_only_looks_like_a_list_is_still_refused(infakt_emulator, conn):
+    with pytest.raises(AirflowFailException, match="invalid status"):
+        sensor(invoice_id=2, target_status="[paid, 1]").poke({"ti": FakeTI()})
+    assert infakt_emulator.requests == []

@@ -115,6 +115,7 @@ def test_serve_arms_faults_and_defers_sending_from_the_command_line():
         ('{"status": 500}', 'at least "route"'),
         ('{"route": "*", "status": 99}', "status=99 is not an HTTP status code"),
         ('{"route": "*", "colour": 1}', "colour"),
+        ('{"route": "v3.delivr_via_email", "status": 503}', "did you mean 'v3.deliver_via_email'?"),
     ],
 )
 def test_bad_fault_option_exits_with_the_reason(argument, message):
@@ -202,6 +203,9 @@ def test_a_port_in_use_is_one_line_naming_the_port_and_what_to_do():
         ("localhost:9000/", "http://localhost:9000/api/v3"),
         ("[::1]:8765", "http://[::1]:8765/api/v3"),
         ("https://emulator.example:8443", "https://emulator.example:8443/api/v3"),
+        # the URLs the emulator's banner prints, API path included, name the same server
+        ("http://127.0.0.1:8765/api/v3", "http://127.0.0.1:8765/api/v3"),
+        ("http://127.0.0.1:8765/api/v2/", "http://127.0.0.1:8765/api/v3"),
     ],
 )
 def test_connection_takes_a_loopback_url_without_a_scheme_as_http(url, host):
@@ -217,6 +221,7 @@ def test_connection_takes_a_loopback_url_without_a_scheme_as_http(url, host):
         ("emulator.example:8765", "url='emulator.example:8765' has no scheme: give it, e.g. 'http://emulator"),
         ("ftp://127.0.0.1:8765", "is not an http:// or https:// URL"),
         ("127.0.0.1:port", "has a port that is not a number"),
+        ("http://127.0.0.1:8765/other", "has the path '/other': give the emulator's base URL"),
     ],
 )
 def test_connection_refuses_a_url_it_cannot_make_a_connection_of(url, message):
@@ -239,3 +244,11 @@ def test_connection_refuses_options_the_api_version_would_ignore(options, messag
     result = subprocess.run([COMMAND, "connection", *options], capture_output=True, text=True)
     assert (result.returncode, result.stdout) == (2, "")
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "x"])
+def test_a_port_out_of_range_is_a_usage_error_not_a_traceback(port):
+    result = subprocess.run([COMMAND, "--port", port], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert f"argument --port: must be a whole number from 0 to 65535 (0 picks a free one), not '{port}'" in result.stderr
+    assert "Traceback" not in result.stderr
