@@ -250,5 +250,6 @@ def test_connection_refuses_options_the_api_version_would_ignore(options, messag
 def test_a_port_out_of_range_is_a_usage_error_not_a_traceback(port):
     result = subprocess.run([COMMAND, "--port", port], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
-    assert f"argument --port: must be a whole number from 0 to 65535 (0 picks a free one), not '{port}'" in result.stderr
+    expected = f"argument --port: must be a whole number from 0 to 65535 (0 picks a free one), not '{port}'"
+    assert expected in result.stderr
     assert "Traceback" not in result.stderr
