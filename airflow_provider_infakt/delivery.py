@@ -212,6 +212,8 @@ class OnceDelivery:
         self.window = window
         self.execution_timeout = execution_timeout
         self.log = log
+        #: Whether :meth:`deliver` sent a delivery request (False when the ledger or a status read settled it).
+        self.requested = False
 
     def deliver(self) -> int | str:
         """Ledger check -> status read -> mark sending -> deliver -> mark sent; return the invoice id.
@@ -246,6 +248,7 @@ class OnceDelivery:
         except InfaktError as exc:
             raise self._nothing_sent(exc) from None
         sending = self._write_ledger(ledger.mark_sending, status_before) if ledger is not None else None
+        self.requested = True
         try:
             delivery = self._send()
         except InfaktUnknownOutcome as exc:
