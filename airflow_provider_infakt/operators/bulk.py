@@ -97,11 +97,11 @@ class _Progress:
         self.sent_at.append(time.monotonic())
 
     def rate(self, now: float) -> float:
-        """Deliveries sent a minute: those of the last minute (extrapolated in the first minute)."""
+        """Delivery requests a minute: those sent in the last minute (extrapolated in the first minute)."""
         while self.sent_at and self.sent_at[0] <= now - 60:
             self.sent_at.popleft()
-        elapsed = min(60.0, now - self.started)
-        return len(self.sent_at) * 60.0 / elapsed if elapsed > 0 else 0.0
+        elapsed = min(60.0, max(1.0, now - self.started))  # a first second's burst is not a rate
+        return len(self.sent_at) * 60.0 / elapsed
 
     def line(self, now: float) -> str:
         """``delivered/total, failed, current rate vs allowed, estimated time left``."""
