@@ -155,7 +155,7 @@ def test_the_quota_stops_the_run_at_once_with_the_ids_left_and_a_retry_finishes(
 def invoice_in(path: str, invoice_id: int) -> bool:
     from airflow_provider_infakt.testing.model import invoice_uuid
 
-    return invoice_uuid(invoice_id) in path
+    return f"/invoices/{invoice_id}/" in path or invoice_uuid(invoice_id) in path
 
 
 def test_quota_refusal_is_told_apart():
