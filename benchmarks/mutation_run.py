@@ -55,6 +55,8 @@ _OPERATOR_TESTS = [
     "tests/operators/test_deliver_properties.py",
     "tests/dags/test_delivery_outcomes.py",
     "tests/dags/test_delivery_retries.py",
+    "tests/operators/test_bulk.py",
+    "tests/dags/test_bulk_delivery.py",
 ]
 
 _ANSWER_TESTS = (
