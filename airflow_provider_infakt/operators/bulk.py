@@ -52,23 +52,15 @@ NO_LEDGER_BULK_WARNING = (
 
 
 def _is_quota_refusal(error: BaseException | None) -> bool:
-    """Whether inFakt refused because the day's invoice e-mail quota is used up.
-
-    Placeholder until :mod:`airflow_provider_infakt.api.errors` has a distinguishable quota error: an
-    error of a class named ``InfaktQuotaExceededError`` there, else an API error whose message speaks of
-    the daily limit (the emulator's and inFakt's wording: "Daily limit of 3000 invoice e-mails reached.").
+    """Whether inFakt refused because the day's invoice e-mail quota is used up
+    (:class:`~airflow_provider_infakt.api.errors.InfaktQuotaExceededError`: nothing was sent, and no
+    retry today will change it).
 
     :param error: the client's exception (None: not a refusal).
     """
-    from airflow_provider_infakt.api import errors  # deferred: see InfaktBulkDeliverInvoicesOperator.execute
+    from airflow_provider_infakt.api.errors import InfaktQuotaExceededError  # deferred: see execute
 
-    quota_error = getattr(errors, "InfaktQuotaExceededError", None)
-    if isinstance(quota_error, type) and isinstance(error, quota_error):
-        return True
-    if not isinstance(error, errors.InfaktAPIError):
-        return False
-    message = error.api_message.lower()
-    return "daily limit" in message or "quota" in message
+    return isinstance(error, InfaktQuotaExceededError)
 
 
 def _shown(ids: Sequence[int | str]) -> str:

@@ -159,9 +159,13 @@ def invoice_in(path: str, invoice_id: int) -> bool:
 
 
 def test_quota_refusal_is_told_apart():
-    from airflow_provider_infakt.api.errors import InfaktRateLimitedError, InfaktUnprocessableError
+    from airflow_provider_infakt.api.errors import (
+        InfaktQuotaExceededError,
+        InfaktRateLimitedError,
+        InfaktUnprocessableError,
+    )
 
-    assert _is_quota_refusal(InfaktRateLimitedError(429, "Daily limit of 3000 invoice e-mails reached."))
+    assert _is_quota_refusal(InfaktQuotaExceededError(422, "Daily limit of 3000 invoice e-mails reached."))
     assert not _is_quota_refusal(InfaktRateLimitedError(429, "Too many requests"))
     assert not _is_quota_refusal(InfaktUnprocessableError(422, "Client has no e-mail address."))
     assert not _is_quota_refusal(None)
