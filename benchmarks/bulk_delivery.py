@@ -7,8 +7,10 @@ What it sets up:
   inFakt's numbers (150 non-GET and 300 GET requests a minute) on its clock, where a minute lasts
   ``60 / S`` real seconds; every API request is delayed by ``--latency`` (a fault on route ``*``);
 - N draft invoices, each to a client with an e-mail address (``POST /_emulator/invoices``);
-- the ``infakt_default`` connection with ``extra.rate_limit`` scaled by S (150*S and 300*S a real minute):
-  the client cannot know the emulator's time scale, so it is told the limits on the emulator's clock;
+- the ``infakt_default`` connection with ``extra.rate_limit`` on the emulator's clock: the client cannot
+  know the time scale, so it is told limits S times inFakt's, and its burst is kept at inFakt's numbers
+  (3 and 6), so that it runs inFakt's own schedule S times faster (``--plain-scaling``: 150*S and 300*S
+  with the burst 2 % of that, as ``make demo`` does; see :func:`client_limits` for why that lets 429s in);
 - per variant, a worker process with its own throw-away AIRFLOW_HOME (SQLite, ``airflow db migrate``)
   that runs one DAG with ``dag.test()``:
 
@@ -150,7 +152,9 @@ def prepare(url: str, n: int, time_scale: float, latency: float) -> list[int]:
 
 
 # -- one variant, in a worker process -------------------------------------------------------------
-def run_variant(url: str, variant: str, ids: list[int], time_scale: float, log_dir: pathlib.Path) -> dict[str, Any]:
+def run_variant(
+    url: str, variant: str, ids: list[int], time_scale: float, log_dir: pathlib.Path, plain: bool
+) -> dict[str, Any]:
     """Run ``variant`` in a worker process on ``ids``; what it measured and what the emulator saw."""
     ids_file = log_dir / f"{variant}-ids.json"
     ids_file.write_text(json.dumps(ids))
@@ -172,6 +176,7 @@ def run_variant(url: str, variant: str, ids: list[int], time_scale: float, log_d
                 str(result_file),
                 "--time-scale",
                 str(time_scale),
+                *(["--plain-scaling"] if plain else []),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -182,6 +187,7 @@ def run_variant(url: str, variant: str, ids: list[int], time_scale: float, log_d
     worker = json.loads(result_file.read_text()) if result_file.exists() else {}
     requests = _call(url, "requests")["requests"]
     deliveries = _call(url, "deliveries")["deliveries"]
+    (log_dir / f"{variant}-requests.json").write_text(json.dumps(requests))
     counts = collections.Counter(d["invoice_id"] for d in deliveries)
     wanted = set(ids)
     delivers = [r for r in requests if "deliver" in r["route"] and r["status"] is not None]
@@ -227,6 +233,25 @@ def _cycle(requests: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
+def client_limits(time_scale: float, plain: bool) -> dict[str, tuple[int, int]]:
+    """The client's per-minute limits (a real minute) and bursts, GET and other, for the emulator's clock.
+
+    The client's limiter spaces requests ``(60 + 1) / (N - burst + 1)`` s apart, after a burst of 2 % of
+    N (see ``api/ratelimit.py``). Multiplying N by the time scale S (``plain``) also multiplies the burst
+    by S, so the worst emulated minute holds ``S * burst + 145`` requests: 151 at S=2, 175 at S=10, more
+    than the 150 the emulator allows. Otherwise the client runs inFakt's own schedule S times faster:
+    the burst of inFakt's numbers (3 and 6) and N such that ``N - burst + 1`` is S times inFakt's.
+    """
+    out = {}
+    for name, per_minute in (("GET", GET_PER_MINUTE), ("other", OTHER_PER_MINUTE)):
+        burst = max(1, per_minute // 50)
+        if plain:
+            out[name] = (round(per_minute * time_scale), max(1, round(per_minute * time_scale) // 50))
+        else:
+            out[name] = (round((per_minute - burst + 1) * time_scale) + burst - 1, burst)
+    return out
+
+
 def worker(args: argparse.Namespace) -> int:
     """In a fresh process: a throw-away Airflow, the DAG, ``dag.test()``; the figures to ``--result-file``."""
     home = pathlib.Path(tempfile.mkdtemp(prefix=f"infakt-bench-{args.worker}-"))
@@ -238,11 +263,14 @@ def worker(args: argparse.Namespace) -> int:
 
     isolate_airflow_home(home)
     connection = json.loads(connection_json(args.url))
-    scale = args.time_scale
-    connection["extra"]["rate_limit"] = {
-        "get_per_minute": round(GET_PER_MINUTE * scale),
-        "other_per_minute": round(OTHER_PER_MINUTE * scale),
-    }
+    limits = client_limits(args.time_scale, args.plain_scaling)
+    connection["extra"]["rate_limit"] = {"get_per_minute": limits["GET"][0], "other_per_minute": limits["other"][0]}
+    if not args.plain_scaling:
+        from airflow_provider_infakt.api import ratelimit
+
+        bursts = {per_minute: burst for per_minute, burst in limits.values()}
+        scaled = ratelimit.default_burst
+        ratelimit.default_burst = lambda per_minute: bursts.get(per_minute) or scaled(per_minute)
     os.environ.update(
         AIRFLOW__CORE__DAGS_FOLDER=str(dags),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
@@ -442,6 +470,11 @@ def main(argv: list[str] | None = None) -> int:
         help="emulated minutes per real minute (default 2: see the module's docstring for why not 30)",
     )
     parser.add_argument("--latency", type=float, default=0.05, help="real seconds added to every API request")
+    parser.add_argument(
+        "--plain-scaling",
+        action="store_true",
+        help="the client's limits times the time scale, burst and all (see client_limits)",
+    )
     parser.add_argument("--skip-mapped", action="store_true", help="run the bulk operator only")
     parser.add_argument("--skip-bulk", action="store_true", help="run the mapped operator only")
     parser.add_argument("--worker", choices=("bulk", "mapped"), help=argparse.SUPPRESS)
@@ -454,14 +487,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.n < 2 or args.mapped_n < 2 or args.time_scale <= 0 or args.latency < 0:
         parser.error("--n and --mapped-n must be at least 2, --time-scale positive, --latency zero or more")
     scale = args.time_scale
+    limits = client_limits(scale, args.plain_scaling)
     log_dir = pathlib.Path(tempfile.mkdtemp(prefix="infakt-bench-bulk-"))
     print(
         f"inFakt emulator in its own process: limits on ({OTHER_PER_MINUTE} non-GET, {GET_PER_MINUTE} GET a "
         f"minute), time scale {scale:g} (an emulated minute lasts {60 / scale:.2f} s), +{args.latency * 1000:.0f} ms "
         "on every API request.\n"
-        f"The client cannot know the time scale: the connection's extra.rate_limit is the limits times {scale:g} "
-        f"(other_per_minute={round(OTHER_PER_MINUTE * scale)}, get_per_minute={round(GET_PER_MINUTE * scale)} a "
-        "real minute), which is 150/300 a minute on the emulator's clock.\n"
+        "The client cannot know the time scale, so it is told the limits on the emulator's clock: the connection's "
+        f"extra.rate_limit is other_per_minute={limits['other'][0]}, get_per_minute={limits['GET'][0]} a real "
+        f"minute, bursts {limits['other'][1]} and {limits['GET'][1]} ("
+        + (
+            f"inFakt's limits times {scale:g}, burst 2 % of that)"
+            if args.plain_scaling
+            else f"inFakt's own schedule run {scale:g}x faster: steady spacing divided by {scale:g}, burst as at "
+            "inFakt's numbers; the benchmark sets the burst in its worker)"
+        )
+        + ".\n"
         f"Airflow runs: dag.test() in a worker process each, SQLite; logs in {log_dir}",
         flush=True,
     )
@@ -474,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{variant}: seeding {n} draft invoices ...", flush=True)
             ids = prepare(url, n, scale, args.latency)
             print(f"{variant}: running dag.test() ...", flush=True)
-            row = run_variant(url, variant, ids, scale, log_dir)
+            row = run_variant(url, variant, ids, scale, log_dir, args.plain_scaling)
             row["label"] = "bulk operator" if variant == "bulk" else f"mapped, pool {POOL_SLOTS}"
             print(
                 f"{variant}: DAG run {row['state']} (worker exit {row['exit']}), {row['delivered']}/{n} delivered, "
