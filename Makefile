@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/import_cost.py --compare airflow.providers.http.operators.http
 	$(BIN)/python benchmarks/trigger_scale.py
 	$(BIN)/python benchmarks/fault_campaign.py --runs 1000 --airflow-runs 200
+	$(BIN)/python benchmarks/bulk_delivery.py --n 3000 --mapped-n 200
 
 # Mutation testing of the delivery-decision code (not part of `make test`; about an hour on 2 cores).
 # It tests copies of HEAD, so commit first. MUTATION_ARGS="--module ledger --jobs 1" narrows it.

@@ -44,6 +44,7 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": _INTEGRATION,
                 "python-modules": [
+                    "airflow_provider_infakt.operators.bulk",
                     "airflow_provider_infakt.operators.deliver",
                     "airflow_provider_infakt.operators.list",
                 ],

@@ -23,6 +23,7 @@ __all__ = [
     "Format",
     "Jinja",
     "Locale",
+    "OnError",
     "OnUnknownOutcome",
     "PrintType",
     "Status",
@@ -45,6 +46,8 @@ Locale = Literal["pl", "en", "pe"]
 Status = Literal["draft", "sent", "printed", "paid", "unpaid"]
 #: What a retry does when an earlier attempt's delivery may or may not have happened.
 OnUnknownOutcome = Literal["check", "resend", "fail"]
+#: What a bulk delivery does when one invoice fails: ``continue`` with the others, or ``fail`` at once.
+OnError = Literal["continue", "fail"]
 
 #: The filters of an invoice list (``InfaktHook.iter_invoices``, ``InfaktListInvoicesOperator``); date
 #: ranges include both ends.

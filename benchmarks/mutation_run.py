@@ -1,7 +1,8 @@
 """Mutation testing of the delivery-decision code: do the tests notice when its logic changes?
 
-For each target (the operator's outcome resolution and ledger helpers, the ledger, the retry policy's
-send/resend decisions, the deliver classification of the protocol) this makes small changes
+For each target (the shared delivery-once logic and its outcome resolution, the operator's use of it,
+the ledger, the retry policy's send/resend decisions, the deliver classification of the protocol) this
+makes small changes
 ("mutants") to the functions named below with Python's :mod:`ast`, one at a time:
 
 - comparisons negated (``<`` -> ``>=``, ``==`` -> ``!=``, ``in`` -> ``not in``, ``is`` -> ``is not``)
@@ -54,6 +55,8 @@ _OPERATOR_TESTS = [
     "tests/operators/test_deliver_properties.py",
     "tests/dags/test_delivery_outcomes.py",
     "tests/dags/test_delivery_retries.py",
+    "tests/operators/test_bulk.py",
+    "tests/dags/test_bulk_delivery.py",
 ]
 
 _ANSWER_TESTS = (
@@ -80,16 +83,22 @@ TARGETS = [
     Target(
         "deliver",
         "airflow_provider_infakt/operators/deliver.py",
+        ("InfaktDeliverInvoiceOperator._ledger", "InfaktDeliverInvoiceOperator._deliver_once"),
+        tuple(_OPERATOR_TESTS),
+    ),
+    Target(
+        "delivery",
+        "airflow_provider_infakt/delivery.py",
         (
+            "DeliveryProblem.airflow_exception",
             "with_ledger_asset",
-            "_window_seconds",
-            "InfaktDeliverInvoiceOperator._ledger",
-            "InfaktDeliverInvoiceOperator._deliver_once",
-            "InfaktDeliverInvoiceOperator._nothing_sent",
-            "InfaktDeliverInvoiceOperator._read_ledger",
-            "InfaktDeliverInvoiceOperator._write_ledger",
-            "InfaktDeliverInvoiceOperator._window",
-            "InfaktDeliverInvoiceOperator._earlier_attempt_delivered",
+            "window_seconds",
+            "delivery_ledger",
+            "OnceDelivery.deliver",
+            "OnceDelivery._nothing_sent",
+            "OnceDelivery._read_ledger",
+            "OnceDelivery._write_ledger",
+            "OnceDelivery._earlier_attempt_delivered",
         ),
         tuple(_OPERATOR_TESTS),
     ),

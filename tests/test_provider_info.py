@@ -87,13 +87,16 @@ def test_airflow2_form_widgets_cover_every_field():
     assert behaviour["hidden_fields"] == ["schema", "port"]
 
 
-def test_provider_info_lists_both_operator_modules_and_they_import():
+def test_provider_info_lists_every_operator_module_and_they_import():
     import importlib
 
     (operators,) = airflow_provider_infakt.get_provider_info()["operators"]
     assert operators["python-modules"] == [
+        "airflow_provider_infakt.operators.bulk",
         "airflow_provider_infakt.operators.deliver",
         "airflow_provider_infakt.operators.list",
     ]
+    bulk = importlib.import_module("airflow_provider_infakt.operators.bulk")
+    assert bulk.InfaktBulkDeliverInvoicesOperator.__module__ == "airflow_provider_infakt.operators.bulk"
     listing = importlib.import_module("airflow_provider_infakt.operators.list")
     assert listing.InfaktListInvoicesOperator.__module__ == "airflow_provider_infakt.operators.list"

@@ -24,7 +24,17 @@ from ._decode import (
     parse_retry_after,
 )
 from ._models import Request
-from .errors import InfaktError, InfaktRedirectError, InfaktUnknownOutcome, error_class_for_status, redact_text
+from .errors import (
+    InfaktAPIError,
+    InfaktError,
+    InfaktQuotaExceededError,
+    InfaktRedirectError,
+    InfaktUnknownOutcome,
+    error_class_for_status,
+    is_quota_message,
+    quota_limit,
+    redact_text,
+)
 from .vocabulary import Format
 
 #: A deliver's answer proves "done" only with one of these statuses and the expected body.
@@ -35,6 +45,9 @@ REFUSED_STATUSES: Final = frozenset({400, 401, 402, 403, 404, 406, 422, 423})
 RATE_LIMITED_STATUS: Final = 429
 #: Answers after which a read (never a deliver) is sent again.
 READ_RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+#: Refusals that, with a message about a daily limit, stand for the daily e-mail quota (inFakt does not
+#: document which status it uses: 422 "cannot be sent", 429 "limit reached" or 402 "plan limit" all fit).
+QUOTA_STATUSES: Final = frozenset({400, 402, 403, 422, 429})
 REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
 _MAX_ERROR_TEXT: Final = 200
 _MAX_ERROR_TEXTS: Final = 5
@@ -166,6 +179,29 @@ def _api_error(request: Request, status: int, headers: Mapping[str, str], body: 
     if message is None:
         message = f"no error message in the answer ({_describe_body(headers, body)})"
     retry_after = parse_retry_after(header_value(headers, "Retry-After"), now)
+    return _refusal(request, status, message, echo, errors, retry_after)
+
+
+def _refusal(
+    request: Request,
+    status: int,
+    message: str,
+    echo: str | None,
+    errors: dict[str, list[str]],
+    retry_after: float | None,
+) -> InfaktAPIError:
+    """The status's :class:`InfaktAPIError`, or :class:`InfaktQuotaExceededError` for a refusal whose
+    message speaks of a daily limit."""
+    if status in QUOTA_STATUSES and is_quota_message(message):
+        return InfaktQuotaExceededError(
+            status,
+            message,
+            limit=quota_limit(message),
+            request_echo=echo,
+            errors=errors,
+            retry_after=retry_after,
+            route=request.route,
+        )
     cls = error_class_for_status(status)
     return cls(status, message, request_echo=echo, errors=errors, retry_after=retry_after, route=request.route)
 
@@ -202,16 +238,8 @@ def _deliver_error(request: Request, status: int, headers: Mapping[str, str], bo
                 status=status,
             )
         if own:
-            cls = error_class_for_status(status)
             retry_after = parse_retry_after(header_value(headers, "Retry-After"), now)
-            return cls(
-                status,
-                message or "validation failed",
-                request_echo=echo,
-                errors=errors,
-                retry_after=retry_after,
-                route=request.route,
-            )
+            return _refusal(request, status, message or "validation failed", echo, errors, retry_after)
         reason = (
             f"the answer is HTTP {status} without inFakt's own error body ({seen}); a proxy, gateway or "
             "load balancer may have answered, so it proves nothing"
@@ -253,6 +281,20 @@ def error_for(
             location=shown,
         )
     return _api_error(request, status, headers, body, moment)
+
+
+def is_quota_answer(request: Request, status: int, headers: Mapping[str, str], body: bytes) -> bool:
+    """Whether an answer is inFakt's refusal for the daily e-mail quota (sending again the same day is
+    pointless, so the policy does not retry it even as a 429).
+
+    :param request: the request answered.
+    :param status: the answer's status.
+    :param headers: its headers.
+    :param body: its body.
+    """
+    if status not in QUOTA_STATUSES:
+        return False
+    return isinstance(error_for(request, status, headers, body), InfaktQuotaExceededError)
 
 
 def _check(request: Request, status: int, headers: Mapping[str, str], body: bytes) -> None:

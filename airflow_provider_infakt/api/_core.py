@@ -37,7 +37,7 @@ from .protocol import (
     parse_invoice_list,
     parse_mark_paid,
 )
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, shared_limiter
 from .settings import ClientSettings
 
 __all__ = [
@@ -183,12 +183,24 @@ def check_number(number: object) -> str:
     return checked
 
 
+def _limiter_for(settings: ClientSettings, monotonic: Callable[[], float]) -> RateLimiter | None:
+    """The client's rate limiter: none, the process-wide one of its origin, or one of its own (when it
+    runs on a clock of its own, as in tests, or its rate limit is not ``shared``)."""
+    limit = settings.rate_limit
+    if limit is None:
+        return None
+    if limit.shared and monotonic is time.monotonic:
+        return shared_limiter(settings.base_url, limit)
+    return RateLimiter(limit, monotonic=monotonic)
+
+
 class ClientCore:
     """Settings, rate limiter, xAuth token and the calls; subclasses add a transport and a driver.
 
     :param settings: where and how to reach inFakt.
     :param clock: Unix time, for HTTP-date ``Retry-After``.
-    :param monotonic: the rate limiter's clock.
+    :param monotonic: the rate limiter's clock; with the default, a ``shared`` rate limit uses the
+        process-wide limiter of the API's origin (:func:`.ratelimit.shared_limiter`).
     :param random: backoff jitter, in [0, 1).
     """
 
@@ -203,7 +215,7 @@ class ClientCore:
         self.settings = settings
         self._clock = clock
         self._random = random
-        self._limiter = RateLimiter(settings.rate_limit, monotonic=monotonic) if settings.rate_limit else None
+        self._limiter = _limiter_for(settings, monotonic)
         self._token: OAuth1Auth | None = None
 
     def __repr__(self) -> str:

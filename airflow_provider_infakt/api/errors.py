@@ -29,6 +29,7 @@ import re
 import unicodedata
 import urllib.parse
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 __all__ = [
     "InfaktAPIError",
@@ -44,6 +45,7 @@ __all__ = [
     "InfaktNotFoundError",
     "InfaktPaymentRequiredError",
     "InfaktProtocolError",
+    "InfaktQuotaExceededError",
     "InfaktRateLimitedError",
     "InfaktRedirectError",
     "InfaktResponseTooLargeError",
@@ -53,8 +55,10 @@ __all__ = [
     "InfaktUnprocessableError",
     "InfaktValidationError",
     "error_class_for_status",
+    "is_quota_message",
     "looks_like_address",
     "mask_email",
+    "quota_limit",
     "redact_request_echo",
     "redact_text",
 ]
@@ -417,6 +421,57 @@ class InfaktRateLimitedError(InfaktAPIError):
     """
 
     retryable = True
+
+
+class InfaktQuotaExceededError(InfaktAPIError):
+    """inFakt refused a delivery because the account's daily quota of invoice e-mails is used up (3,000
+    a day on a paid account, 20 otherwise). Nothing was sent, and sending again the same day will not
+    help: stop and try the rest tomorrow.
+
+    inFakt does not document how it answers past the quota; any refusal (400, 402, 403, 422 or 429 with
+    inFakt's own error body) whose message speaks of a daily limit is taken for this error
+    (:func:`is_quota_message`). ``limit`` is the number of e-mails a day the message names, or None.
+    The other parameters are those of :class:`InfaktAPIError`.
+
+    :param status: the HTTP status code.
+    :param api_message: the API's own message.
+    :param limit: the daily limit the message names, or None.
+    """
+
+    retryable = False
+
+    def __init__(self, status: int, api_message: str, *, limit: int | None = None, **kwargs: Any) -> None:
+        self.limit = limit
+        super().__init__(status, api_message, **kwargs)
+
+    def _describe(self) -> str:
+        return super()._describe() + " (the account's daily e-mail quota is used up; nothing was sent)"
+
+
+#: A message that speaks of a daily limit or quota, in English or Polish ("dzienny limit", "limit dobowy").
+_QUOTA_WORDS = re.compile(r"\b(daily|per day|a day|dzienn\w*|dobow\w*)\b", re.IGNORECASE)
+_LIMIT_WORDS = re.compile(r"\b(limit\w*|quota)\b", re.IGNORECASE)
+_NUMBER = re.compile(r"\b(\d{1,3}(?:[ ,.\u00a0]\d{3})+|\d+)\b")
+
+
+def is_quota_message(message: str | None) -> bool:
+    """Whether an error message says that a daily limit (inFakt's daily quota of invoice e-mails) was
+    reached: it names both a day ("daily", "a day", "dzienny", "dobowy") and a limit or quota.
+
+    :param message: the API's own message, or None.
+    """
+    if not message:
+        return False
+    return _QUOTA_WORDS.search(message) is not None and _LIMIT_WORDS.search(message) is not None
+
+
+def quota_limit(message: str) -> int | None:
+    """The first number in a quota message (``Daily limit of 3,000 ...`` -> 3000), or None.
+
+    :param message: the API's own message.
+    """
+    found = _NUMBER.search(message)
+    return int(re.sub(r"\D", "", found.group(1))) if found else None
 
 
 class InfaktServerError(InfaktAPIError):

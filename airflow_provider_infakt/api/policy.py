@@ -51,6 +51,7 @@ import dataclasses
 from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Literal
 
+from ._answers import is_quota_answer
 from .errors import (
     InfaktConnectionError,
     InfaktError,
@@ -159,8 +160,9 @@ def retry_delay_after_response(
     """Seconds to wait before resending ``request`` after ``response``, or None to not resend.
 
     ``retry`` is the number of the retry this would be (1 for the first). 429 is retried for every
-    request (a rate limiter refuses before anything is done); 500, 502, 503 and 504 only for idempotent
-    requests (a proxy may answer them after inFakt acted); nothing else. ``Retry-After`` is honoured
+    request (a rate limiter refuses before anything is done), unless its message speaks of the daily
+    e-mail quota; 500, 502, 503 and 504 only for idempotent requests (a proxy may answer them after
+    inFakt acted); nothing else. ``Retry-After`` is honoured
     for 429 and 503, capped at ``retry_after_max``.
     """
     if retry > settings.max_retries:
@@ -168,6 +170,8 @@ def retry_delay_after_response(
     status = response.status
     if status != RATE_LIMITED_STATUS and not (request.idempotent and status in READ_RETRY_STATUSES):
         return None
+    if status == RATE_LIMITED_STATUS and is_quota_answer(request, status, response.headers, response.body):
+        return None  # the daily e-mail quota: no retry today will pass
     if status in RATE_LIMITED_STATUSES:
         told = _parse_retry_after(header_value(response.headers, "Retry-After"), now)
         if told is not None:

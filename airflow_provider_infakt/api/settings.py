@@ -46,13 +46,20 @@ class RateLimit:
     """A client-side request budget, per minute; the defaults are inFakt's documented limits
     (GET 300 a minute, other methods 150 a minute, per source IP).
 
+    The client paces its requests so that no sliding one-minute window holds more than these (see
+    :mod:`.ratelimit`).
+
     :param get_per_minute: GET requests allowed a minute.
     :param other_per_minute: requests of other methods allowed a minute.
+    :param shared: draw on the one budget this process keeps for the API's origin and these limits
+        (:func:`.ratelimit.shared_limiter`), as inFakt counts per source IP; False for a budget of the
+        client's own. A client given its own ``monotonic`` clock always keeps its own.
     :raises InfaktConfigError: when either allows less than one request a minute.
     """
 
     get_per_minute: int = 300
     other_per_minute: int = 150
+    shared: bool = True
 
     def __post_init__(self) -> None:
         if self.get_per_minute < 1 or self.other_per_minute < 1:

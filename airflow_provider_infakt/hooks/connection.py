@@ -338,7 +338,11 @@ def _rate_limit(conn_id: str, value: Any) -> RateLimit | None:
                 f"connection {conn_id!r}: extra.rate_limit may hold {', '.join(sorted(allowed))} only"
             )
         numbers = {k: int(_number(conn_id, f"rate_limit.{k}", v, integer=True, minimum=1)) for k, v in value.items()}
-        return RateLimit(**numbers)
+        default = RateLimit()
+        return RateLimit(
+            get_per_minute=numbers.get("get_per_minute", default.get_per_minute),
+            other_per_minute=numbers.get("other_per_minute", default.other_per_minute),
+        )
     return RateLimit() if _bool(conn_id, "rate_limit", value) else None
 
 

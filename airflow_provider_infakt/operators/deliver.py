@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_infakt import LEDGER_ASSET_NAME, _compat
+from airflow_provider_infakt import _compat
 from airflow_provider_infakt._compat import (
-    AirflowException,
     AirflowFailException,
     BaseOperator,
-    ledger_asset,
     mask_secret,
 )
+
+# The delivery-once logic is shared with the bulk operator (airflow_provider_infakt.delivery); these
+# names stay importable from here.
+from airflow_provider_infakt.delivery import (
+    DEFAULT_IN_FLIGHT_WINDOW,
+    NO_LEDGER_WARNING,
+    ON_UNKNOWN_OUTCOME,
+    with_ledger_asset,
+)
+from airflow_provider_infakt.delivery import window_seconds as _window_seconds
 from airflow_provider_infakt.links import INVOICE_URL_XCOM_KEY, InfaktInvoiceLink, invoice_url
 from airflow_provider_infakt.types import rendered_nothing
 
@@ -27,55 +34,22 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
     from airflow.sdk.definitions.mappedoperator import OperatorPartial
 
-    from airflow_provider_infakt.api import Delivery
-    from airflow_provider_infakt.api.errors import InfaktError
     from airflow_provider_infakt.hooks.infakt import InfaktHook
-    from airflow_provider_infakt.ledger import Entry as LedgerEntry
     from airflow_provider_infakt.ledger import Ledger
     from airflow_provider_infakt.types import DeliveryType, DocType, Jinja, Locale, OnUnknownOutcome, PrintType
 
-_T = TypeVar("_T")
+__all__ = [
+    "DEFAULT_IN_FLIGHT_WINDOW",
+    "NO_LEDGER_WARNING",
+    "ON_UNKNOWN_OUTCOME",
+    "OPTIONAL_FIELDS",
+    "RENDERED_RECIPIENT_WARNING",
+    "InfaktDeliverInvoiceOperator",
+    "with_ledger_asset",
+]
 
-ON_UNKNOWN_OUTCOME = ("check", "resend", "fail")
 #: Arguments that may be left out (see :func:`airflow_provider_infakt.types.rendered_nothing`).
 OPTIONAL_FIELDS = ("recipient", "locale", "send_copy")
-#: How long after an attempt started sending its request may still be in flight or pending at inFakt.
-DEFAULT_IN_FLIGHT_WINDOW = dt.timedelta(minutes=5)
-
-
-def with_ledger_asset(inlets: Any) -> list[Any]:
-    """``inlets`` (None, one item or a list) as a list that includes the delivery ledger's asset.
-
-    :param inlets: the task's inlets as given.
-    """
-    items = [] if inlets is None else list(inlets) if isinstance(inlets, (list, tuple)) else [inlets]
-    asset = ledger_asset()
-    if asset is not None and not any(getattr(i, "name", None) == LEDGER_ASSET_NAME for i in items):
-        items.append(asset)
-    return items
-
-
-def _window_seconds(value: object) -> float | None:
-    """``in_flight_window`` in seconds, or None when it is not 0 to 86400 seconds (a number or a timedelta)."""
-    if isinstance(value, dt.timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        try:
-            seconds = float(value)
-        except OverflowError:  # an int too large for a float
-            return None
-    else:
-        return None
-    return seconds if 0 <= seconds <= 86400 else None  # also refuses nan and inf
-
-
-NO_LEDGER_WARNING = (
-    "This Airflow has no asset state store (it arrived in Airflow 3.3), so there is no delivery ledger "
-    "and a retry cannot know what an earlier try did. Guarantee here: each try sends at most once, and a "
-    "delivery whose outcome is unknown fails the task without an Airflow retry (unless "
-    "on_unknown_outcome='resend'); a worker that dies after inFakt accepted the delivery "
-    "may still lead a retry to send it again."
-)
 
 RENDERED_RECIPIENT_WARNING = (
     "This Airflow (3.0) stores a task's rendered template fields without masking what the task registered "
@@ -297,20 +271,16 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         return self._arguments.invoice_id
 
     def _ledger(self, context: Context, hook: InfaktHook, invoice_ref: int | str) -> Ledger | None:
-        from airflow_provider_infakt.ledger import Ledger, ledger_key  # deferred: see _do_render_template_fields
+        from airflow_provider_infakt.delivery import delivery_ledger  # deferred: see _do_render_template_fields
 
         store = _compat.ledger_store()  # looked up at call time: tests put a store in its place
         if store is None:
             self.log.warning(NO_LEDGER_WARNING)
             return None
-        settings = hook.settings
-        ti = context["ti"]
-        key = ledger_key(
-            ti.dag_id,
-            ti.run_id,
-            ti.task_id,
-            settings.base_url,
-            settings.api_version,
+        return delivery_ledger(
+            store,
+            context["ti"],
+            hook.settings,
             invoice_ref,
             self.type,
             self.doc_type,
@@ -318,179 +288,32 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
             self.locale,
             self.send_copy,
         )
-        return Ledger(
-            store,
-            key,
-            invoice_ref,
-            try_number=getattr(ti, "try_number", None),
-            map_index=getattr(ti, "map_index", None),
-        )
 
     def _deliver_once(self, hook: InfaktHook, ledger: Ledger | None, invoice_ref: int | str) -> int | str:
+        """Deliver at most once per DAG run (:class:`airflow_provider_infakt.delivery.OnceDelivery`)."""
         # deferred: see _do_render_template_fields
-        from airflow_provider_infakt.api.errors import InfaktError, InfaktUnknownOutcome
+        from airflow_provider_infakt.delivery import DeliveryProblem, OnceDelivery
 
-        entry = self._read_ledger(ledger)
-        if entry is not None and entry.state == "sent":
-            self.log.info(
-                "Invoice %s was delivered in this DAG run by %s (%s); not sending it again. To send it "
-                "again on purpose, start a new DAG run.",
-                invoice_ref,
-                entry.writer,
-                entry.at,
-            )
-            return entry.invoice_id
-        if entry is not None and self._earlier_attempt_delivered(hook, entry):
-            assert ledger is not None
-            self._write_ledger(ledger.mark_sent, entry)
-            return entry.invoice_id
-
-        try:
-            status_before = hook.get_invoice(invoice_ref).status if ledger is not None else None
-        except InfaktError as exc:
-            raise self._nothing_sent(exc) from None
-        sending = self._write_ledger(ledger.mark_sending, status_before) if ledger is not None else None
-        try:
-            delivery = self._send(hook, invoice_ref)
-        except InfaktUnknownOutcome as exc:
-            if ledger is not None:
-                raise AirflowException(
-                    f"{exc} A retry of this task will find out what happened before sending anything "
-                    f"(on_unknown_outcome={self.on_unknown_outcome!r}, in_flight_window={self._window:g} s)."
-                ) from None
-            if self.on_unknown_outcome == "resend":
-                raise AirflowException(f"{exc} on_unknown_outcome='resend': a retry will send again.") from None
-            raise AirflowFailException(
-                f"{exc} Without a delivery ledger (Airflow 3.3+) a retry cannot tell whether it went out, so "
-                "the task fails without retrying; check the invoice in inFakt."
-            ) from None
-        except InfaktError as exc:
-            # inFakt's own answer (or a connection never made) proved that nothing was sent.
-            if ledger is not None:
-                self._write_ledger(ledger.forget)
-            raise self._nothing_sent(exc) from None
-        if ledger is not None:
-            self._write_ledger(ledger.mark_sent, sending)
-        self.log.info(
-            "Delivered invoice %s by %s as %s (API %s%s).",
-            delivery.invoice_id,
-            delivery.type,
-            delivery.doc_type,
-            delivery.api_version,
-            ", to the given recipient" if delivery.recipient_given else "",
+        assert self._arguments.invoice_id == invoice_ref  # the values _validate checked, as it returned them
+        once = OnceDelivery(
+            hook.get_client(),
+            self._arguments,
+            ledger,
+            on_unknown_outcome=self.on_unknown_outcome,
+            window=self._window,
+            execution_timeout=self.execution_timeout,
+            log=self.log,
         )
-        return delivery.invoice_id
-
-    @staticmethod
-    def _nothing_sent(exc: InfaktError) -> Exception:
-        """inFakt's answer (or a connection never made) proved nothing was sent; retry only if that may help."""
-        if exc.retryable:
-            return AirflowException(f"Nothing was sent: {exc}")
-        return AirflowFailException(f"Nothing was sent: {exc}")
-
-    def _read_ledger(self, ledger: Ledger | None) -> LedgerEntry | None:
-
-        if ledger is None:
-            return None
         try:
-            return ledger.read()
-        except Exception as exc:
-            raise AirflowException(
-                f"Nothing was sent: the delivery ledger could not be read ({type(exc).__name__}); a retry "
-                "will try again."
-            ) from None
-
-    def _write_ledger(self, write: Callable[..., _T], *args: Any) -> _T:
-        """Call a ledger write; when it fails, fail the try with what is known about the delivery."""
-
-        try:
-            return write(*args)
-        except Exception as exc:
-            what = {
-                "mark_sending": "Nothing was sent",
-                "forget": "Nothing was sent (inFakt refused it)",
-                "mark_sent": f"Invoice {getattr(write, '__self__', self).invoice_id} was delivered, but that could not "
-                "be recorded",
-            }.get(getattr(write, "__name__", ""), "The delivery's outcome could not be recorded")
-            raise AirflowException(
-                f"{what}: the delivery ledger could not be written ({type(exc).__name__}: {str(exc)[:200]}). "
-                f"Is the asset {LEDGER_ASSET_NAME!r} registered (every delivery task declares it as an "
-                "inlet)? A retry reads the ledger and the invoice before it sends anything."
-            ) from None
+            return once.deliver()
+        except DeliveryProblem as exc:
+            raise exc.airflow_exception() from None
 
     @property
     def _window(self) -> float:
         seconds = _window_seconds(self.in_flight_window)
         assert seconds is not None  # checked in execute
         return seconds
-
-    def _earlier_attempt_delivered(self, hook: InfaktHook, entry: LedgerEntry) -> bool:
-        """Resolve an earlier attempt's unknown outcome: True if it delivered, False to send now."""
-        # deferred: see _do_render_template_fields
-        from airflow_provider_infakt.api.errors import InfaktError
-        from airflow_provider_infakt.ledger import resolve, seconds_until_settled
-
-        earlier = f"In this DAG run, {entry.writer} was about to deliver invoice {entry.invoice_id} at {entry.at}"
-        if self.on_unknown_outcome == "fail":
-            raise AirflowFailException(
-                f"{earlier} and its outcome is unknown; on_unknown_outcome='fail' leaves the decision to "
-                "you: check the invoice in inFakt, then mark this task success or clear it with "
-                "on_unknown_outcome='resend'."
-            )
-        if self.on_unknown_outcome == "resend":
-            self.log.warning("%s and its outcome is unknown; on_unknown_outcome='resend': sending again.", earlier)
-            return False
-        wait = seconds_until_settled(entry, self._window, time.time())
-        if wait > 0:
-            budget = self.execution_timeout.total_seconds() * 0.8 if self.execution_timeout else None
-            if budget is not None and wait > budget:
-                raise AirflowException(
-                    f"{earlier}; its outcome is not known yet: that request may still be in flight or pending "
-                    f"at inFakt for {wait:.0f} s more (in_flight_window={self._window:g} s), longer than this "
-                    "try may wait. Nothing was sent; a later retry will check the invoice."
-                )
-            self.log.info(
-                "%s; that request may still be in flight or pending at inFakt. Waiting %.1f s "
-                "(in_flight_window=%g s) before reading the invoice; nothing is sent meanwhile.",
-                earlier,
-                wait,
-                self._window,
-            )
-            time.sleep(wait)
-        try:
-            status_now = hook.get_invoice(entry.invoice_id).status
-        except InfaktError as exc:
-            raise AirflowException(
-                f"{earlier}; reading the invoice to find out what happened failed, so nothing was sent: {exc}"
-            ) from None
-        decision = resolve(entry.status_before, status_now)
-        if decision == "delivered":
-            self.log.info(
-                "%s; its status went from %r to %r, so it was delivered. Not sending again.",
-                earlier,
-                entry.status_before,
-                status_now,
-            )
-            return True
-        if decision == "not_delivered":
-            self.log.info(
-                "%s; its status is still %r after the in-flight window, so it was not delivered. Sending now.",
-                earlier,
-                status_now,
-            )
-            return False
-        raise AirflowFailException(
-            f"{earlier} and its outcome is unknown. The invoice's status was {entry.status_before!r} before "
-            f"and is {status_now!r} now, which cannot tell whether it went out (only a change to 'sent' "
-            "proves a delivery; a payment does not). Check the invoice's history in inFakt, then mark this "
-            "task success, or clear it with on_unknown_outcome='resend' to send again."
-        )
-
-    def _send(self, hook: InfaktHook, invoice_ref: int | str) -> Delivery:
-        args = self._arguments  # the values _validate checked, as it returned them
-        return hook.deliver_invoice(
-            invoice_ref, args.type, args.doc_type, args.recipient, locale=args.locale, send_copy=args.send_copy
-        )
 
     def _push_link(self, context: Context, hook: InfaktHook, invoice_id: int | str) -> None:
         context["ti"].xcom_push(key=INVOICE_URL_XCOM_KEY, value=invoice_url(hook.web_url_template, invoice_id))

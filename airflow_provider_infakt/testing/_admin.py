@@ -17,7 +17,7 @@ from ._inputs import BadInput
 from ._limits import SlidingWindowLimits
 from ._responses import Answer, json_response
 from .faults import Fault, FaultBook
-from .model import Account, InvalidFields, Invoice, invoice_field_errors, reset_state
+from .model import Account, InvalidFields, Invoice, email_quota, invoice_field_errors, reset_state
 
 #: The fields of ``POST /_emulator/faults``: those of :class:`~.faults.Fault` a user sets.
 FAULT_FIELDS = (
@@ -166,34 +166,64 @@ class AdminRoutes:
         }
 
     async def set_limits(self, request: web.Request) -> web.Response:
-        """Switch limits: JSON ``{"enabled"?: bool, "time_scale"?: positive number}``."""
+        """Switch limits: JSON ``{"enabled"?: bool, "time_scale"?: positive number, "get_per_minute"?:
+        int, "other_per_minute"?: int}``."""
         payload = inputs.json_object(await request.read())
-        inputs.unknown_fields(payload, ("enabled", "time_scale"))
+        inputs.unknown_fields(payload, ("enabled", "time_scale", "get_per_minute", "other_per_minute"))
+        per_minute: dict[str, int] = {}
+        for name in ("get_per_minute", "other_per_minute"):
+            value = payload.get(name)
+            if value is not None and (not inputs.is_whole(value) or not 0 <= value <= 10**9):
+                raise BadInput(f"{name} must be a whole number from 0 to 1000000000, not {value!r}.")
+            if value is not None:
+                per_minute[name] = value
         enabled = payload.get("enabled")
         if enabled is not None and not isinstance(enabled, bool):
             raise BadInput(f"enabled must be true or false, not {enabled!r}.")
         time_scale = payload.get("time_scale")
         if time_scale is not None and (not inputs.is_number(time_scale) or not 0 < time_scale <= 1e6):
             raise BadInput(f"time_scale must be a positive number (at most 1000000), not {time_scale!r}.")
-        self.limits.configure(enabled=enabled, time_scale=time_scale)
+        self.limits.configure(enabled=enabled, time_scale=time_scale, **per_minute)
         return json_response(200, self.limits_state())
 
     async def account_settings(self, request: web.Request) -> web.Response:
-        """Account settings: JSON ``{"postal_package"?: bool, "emails_per_day"?: int}``."""
+        """Account settings: JSON ``{"postal_package"?: bool, "paid"?: bool, "emails_per_day"?: int or
+        null, "reset_daily_quota"?: true}``. ``paid`` sets the plan (3,000 invoice e-mails a day, or 20);
+        ``emails_per_day`` overrides the plan's number (``null``: the plan's again);
+        ``reset_daily_quota`` starts the next emulated day (as ``POST /_emulator/day/advance``)."""
         payload = inputs.json_object(await request.read())
-        inputs.unknown_fields(payload, ("postal_package", "emails_per_day"))
-        postal_package = payload.get("postal_package", self.account.postal_package)
-        if not isinstance(postal_package, bool):
-            raise BadInput(f"postal_package must be true or false, not {postal_package!r}.")
-        emails = payload.get("emails_per_day", self.account.email_daily_limit)
-        if not inputs.is_whole(emails) or not 0 <= emails <= 10**9:
-            raise BadInput(f"emails_per_day must be a whole number from 0 to 1000000000, not {emails!r}.")
-        self.account.postal_package = postal_package
+        inputs.unknown_fields(payload, ("postal_package", "paid", "emails_per_day", "reset_daily_quota"))
+        for name in ("postal_package", "paid"):
+            if name in payload and not isinstance(payload[name], bool):
+                raise BadInput(f"{name} must be true or false, not {payload[name]!r}.")
+        emails = payload.get("emails_per_day", self.account.email_limit_override)
+        if emails is not None and (not inputs.is_whole(emails) or not 0 <= emails <= 10**9):
+            raise BadInput(
+                f"emails_per_day must be a whole number from 0 to 1000000000 (or null for the plan's), not {emails!r}."
+            )
+        reset_quota = payload.get("reset_daily_quota", False)
+        if not isinstance(reset_quota, bool):
+            raise BadInput(f"reset_daily_quota must be true or false, not {reset_quota!r}.")
+        self.account.postal_package = payload.get("postal_package", self.account.postal_package)
+        self.account.paid = payload.get("paid", self.account.paid)
         self.account.email_daily_limit = emails
-        return json_response(
-            200,
-            {"postal_package": self.account.postal_package, "emails_per_day": self.account.email_daily_limit},
-        )
+        if reset_quota:
+            self.limits.next_day()
+        return json_response(200, self.account_state())
+
+    async def account_info(self, _request: web.Request) -> web.Response:
+        """``GET /_emulator/account``: the account settings and today's e-mail quota."""
+        return json_response(200, self.account_state())
+
+    async def next_day(self, request: web.Request) -> web.Response:
+        """``POST /_emulator/day/advance``: start the next emulated day; the daily e-mail quota starts over."""
+        await _no_fields(request)
+        self.limits.next_day()
+        return json_response(200, self.account_state())
+
+    def account_state(self) -> dict[str, Any]:
+        """Account settings and the day's e-mail quota as JSON-ready data (see :func:`email_quota`)."""
+        return {"postal_package": self.account.postal_package, **email_quota(self.account, self.limits)}
 
     def _invoice_or_error(self, request: web.Request) -> Invoice:
         text = request.match_info["id"]

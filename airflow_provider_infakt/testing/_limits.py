@@ -1,4 +1,5 @@
-"""inFakt's documented request limits, per source IP, with a time scale for benchmarks."""
+"""inFakt's documented request limits, per source IP, with a time scale for benchmarks; and the
+emulated day over which the account's daily e-mail quota counts."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from collections.abc import Callable
 #: Requests a minute per source IP, as inFakt documents them for v3.
 GET_PER_MINUTE = 300
 OTHER_PER_MINUTE = 150
+#: Seconds in a day.
+DAY = 86400.0
 
 
 class SlidingWindowLimits:
@@ -17,6 +20,9 @@ class SlidingWindowLimits:
 
     ``time_scale`` makes emulated time run faster: with ``time_scale=60`` a "minute" lasts one real
     second, so a benchmark can exercise a minute's limit in a second.
+
+    It also keeps the emulated day (:meth:`day`): day 0 starts when the limits are made or reset, and a
+    day lasts ``86400 / time_scale`` real seconds; :meth:`next_day` starts the next one at once.
     """
 
     def __init__(
@@ -37,6 +43,8 @@ class SlidingWindowLimits:
         self._clock = clock
         self._lock = threading.Lock()
         self._hits: dict[tuple[str, str], collections.deque[float]] = collections.defaultdict(collections.deque)
+        self._epoch = clock()
+        self._day_offset = 0
 
     @property
     def window(self) -> float:
@@ -48,21 +56,65 @@ class SlidingWindowLimits:
         (no window: the e-mail limit is not enforced) while the limits are off."""
         return 86400.0 / self.time_scale if self.enabled else None
 
-    def configure(self, *, enabled: bool | None = None, time_scale: float | None = None) -> None:
-        """Switch the limits on or off, or change the time scale; forgets past requests."""
+    def day(self) -> int | None:
+        """The emulated day's number (0 the first), over which the account's daily e-mail quota counts;
+        ``None`` (the quota is not enforced) while the limits are off."""
         with self._lock:
+            return self._day() if self.enabled else None
+
+    def _day(self) -> int:
+        return self._day_offset + int((self._clock() - self._epoch) * self.time_scale // DAY)
+
+    def next_day(self) -> int:
+        """Start the next emulated day now (the daily e-mail quota starts over); return its number."""
+        with self._lock:
+            self._day_offset = self._day() + 1
+            self._epoch = self._clock()
+            return self._day_offset
+
+    def configure(
+        self,
+        *,
+        enabled: bool | None = None,
+        time_scale: float | None = None,
+        get_per_minute: int | None = None,
+        other_per_minute: int | None = None,
+    ) -> None:
+        """Switch the limits on or off, change the time scale or the limits; forgets past requests.
+        The emulated day goes on (a new time scale applies from now).
+
+        :param enabled: enforce the limits.
+        :param time_scale: how much faster than real time the minute and the day run.
+        :param get_per_minute: GET requests a minute.
+        :param other_per_minute: requests of other methods a minute.
+        :raises ValueError: for a time scale or a limit out of range.
+        """
+        for name, limit in (("get_per_minute", get_per_minute), ("other_per_minute", other_per_minute)):
+            if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= 10**9):
+                raise ValueError(f"{name}={limit!r} must be a whole number from 0 to 1000000000")
+        if time_scale is not None:
+            _check_scale(time_scale)
+        with self._lock:
+            self._day_offset, self._epoch = self._day(), self._clock()
             if enabled is not None:
                 self.enabled = enabled
             if time_scale is not None:
-                _check_scale(time_scale)
                 self.time_scale = time_scale
+            if get_per_minute is not None:
+                self.get_per_minute = get_per_minute
+            if other_per_minute is not None:
+                self.other_per_minute = other_per_minute
             self._hits.clear()
 
     def reset(self) -> None:
-        """Back to the settings it was constructed with (on or off, time scale, the limits themselves);
-        forgets past requests."""
-        enabled, time_scale, self.get_per_minute, self.other_per_minute = self._initial
-        self.configure(enabled=enabled, time_scale=time_scale)
+        """Back to the settings it was constructed with (on or off, time scale, the limits themselves)
+        and to day 0; forgets past requests."""
+        enabled, time_scale, get_per_minute, other_per_minute = self._initial
+        self.configure(
+            enabled=enabled, time_scale=time_scale, get_per_minute=get_per_minute, other_per_minute=other_per_minute
+        )
+        with self._lock:
+            self._day_offset, self._epoch = 0, self._clock()
 
     def check(self, ip: str, method: str) -> str | None:
         """Count a request; return why it is refused, or ``None`` if it may proceed."""

@@ -106,11 +106,10 @@ class V2Routes:
                 doc_type=query["doc_type"],
                 recipient=recipient,
                 api_version="v2",
-                email_window=self.limits.email_window(),
+                email_day=self.limits.day(),
             )
         except PreconditionFailed as exc:
-            status = 429 if exc.kind == "email_limit" else 400
-            return _error(request, status, f"{exc.message} See documentation.")
+            return _error(request, 400, f"{exc.message} See documentation.")
         body = render.v2_body(fmt, "invoice", {"invoice_id": invoice.id})
         return web.Response(body=body, headers={"Content-Type": render.CONTENT_TYPES[fmt]})
 

@@ -44,7 +44,7 @@ class _Delivery(TypedDict):
     doc_type: str
     recipient: str | None
     api_version: str
-    email_window: float | None
+    email_day: int | None
 
 
 def action_route_name(request: web.Request) -> str:
@@ -128,7 +128,7 @@ class V3Routes:
             "doc_type": PRINT_TYPE_TO_DOC_TYPE.get(print_type, print_type),
             "recipient": params.get("recipient"),
             "api_version": "v3",
-            "email_window": self.limits.email_window(),
+            "email_day": self.limits.day(),
         }
         try:
             delay = self.account.send_delay
@@ -137,7 +137,9 @@ class V3Routes:
             else:
                 self._send_later(self.account.accept(invoice, delay=delay, **delivery), delay)
         except PreconditionFailed as exc:
-            status = {"no_address": 422, "no_postal_package": 402, "email_limit": 429}[exc.kind]
+            # inFakt documents 422 for "cannot be sent"; how it answers past the daily e-mail quota is not
+            # documented: 422 with an "error" naming the daily limit is this emulator's assumption.
+            status = {"no_address": 422, "no_postal_package": 402, "email_limit": 422}[exc.kind]
             return json_response(status, {"error": exc.message})
         return web.Response(status=202)
 

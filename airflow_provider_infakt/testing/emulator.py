@@ -12,7 +12,7 @@ from ._inputs import seconds as _seconds
 from ._limits import SlidingWindowLimits
 from ._serving import BackgroundServer, is_loopback
 from .faults import Fault, FaultBook
-from .model import Account, DeliveryRecord, Invoice, PendingDelivery, RequestRecord, reset_state
+from .model import Account, DeliveryRecord, Invoice, PendingDelivery, RequestRecord, email_quota, reset_state
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -34,6 +34,8 @@ class InfaktEmulator(BackgroundServer):
     :param limits: enforce inFakt's documented request limits (429); off by default.
     :param time_scale: how much faster than real time the limits' minute and day run.
     :param postal_package: whether the demo account has bought a postal package (else ``post`` fails).
+    :param paid_account: a paid account (3,000 invoice e-mails a day) or a free one (20 a day); the
+        quota is enforced while the limits are on.
     :param pay_after_delivery: scenario from the start: mark each delivered invoice paid this many
         seconds after its delivery (see :meth:`pay_after_delivery`); ``None``: never.
     :param defer_sending: scenario from the start: carry out v3 deliveries this many seconds after
@@ -53,6 +55,7 @@ class InfaktEmulator(BackgroundServer):
         limits: bool = False,
         time_scale: float = 1.0,
         postal_package: bool = False,
+        paid_account: bool = True,
         pay_after_delivery: float | None = None,
         defer_sending: float | None = None,
         faults: Iterable[Fault] = (),
@@ -61,6 +64,7 @@ class InfaktEmulator(BackgroundServer):
         super().__init__(host, port, backlog=backlog)
         self.account = Account(
             postal_package=postal_package,
+            paid=paid_account,
             pay_after_delivery=_seconds("pay_after_delivery", pay_after_delivery, allow_none=True),
             send_delay=_seconds("defer_sending", defer_sending, allow_none=True),
         )
@@ -167,15 +171,49 @@ class InfaktEmulator(BackgroundServer):
         """
         self.account.postal_package = bought
 
-    def set_limits(self, enabled: bool = True, time_scale: float | None = None) -> None:
-        """Switch inFakt's request limits on or off; past requests are forgotten.
+    def set_limits(
+        self,
+        enabled: bool = True,
+        time_scale: float | None = None,
+        *,
+        get_per_minute: int | None = None,
+        other_per_minute: int | None = None,
+    ) -> None:
+        """Switch inFakt's request limits (and the daily e-mail quota) on or off; past requests are
+        forgotten, the emulated day goes on.
 
-        :param enabled: enforce the limits (429 past them).
+        :param enabled: enforce the limits (429 past the per-minute ones, 422 past the e-mail quota).
         :param time_scale: how much faster than real time the limits' minute and day run: ``60`` makes
             a minute last a second; ``None`` keeps the current scale.
-        :raises ValueError: for a time scale that is not a positive number (at most 1000000).
+        :param get_per_minute: GET requests a minute (inFakt's 300 unless set); ``None`` keeps it.
+        :param other_per_minute: other requests a minute (inFakt's 150 unless set); ``None`` keeps it.
+        :raises ValueError: for a time scale that is not a positive number (at most 1000000), or a
+            limit that is not a whole number from 0.
         """
-        self.limiter.configure(enabled=enabled, time_scale=time_scale)
+        self.limiter.configure(
+            enabled=enabled, time_scale=time_scale, get_per_minute=get_per_minute, other_per_minute=other_per_minute
+        )
+
+    def set_paid_account(self, paid: bool) -> None:
+        """The account's plan: paid (3,000 invoice e-mails a day) or free (20 a day), as inFakt documents.
+        An explicit ``account.email_daily_limit`` still wins; set it to ``None`` for the plan's.
+
+        :param paid: True for a paid account.
+        """
+        self.account.paid = paid
+
+    def next_day(self) -> int:
+        """Start the next emulated day now: the daily e-mail quota starts over (``POST
+        /_emulator/day/advance`` does the same). Return the new day's number.
+
+        Days also pass by themselves: one lasts ``86400 / time_scale`` real seconds.
+        """
+        return self.limiter.next_day()
+
+    def email_quota(self) -> dict[str, Any]:
+        """The daily e-mail quota as ``GET /_emulator/account`` shows it: ``paid``, ``emails_per_day``,
+        ``enforced`` (while the limits are on), ``day``, ``sent_today``, ``left_today``."""
+        return email_quota(self.account, self.limiter)
 
     def fault(
         self,

@@ -46,6 +46,9 @@ PRINT_TYPE_TO_DOC_TYPE = {
 LOCALES = ("pl", "en", "pe")
 #: The largest gross price (grosze) the emulator accepts for a created invoice.
 MAX_GROSS_PRICE = 10**15
+#: Invoice e-mails a day, as inFakt documents them: on a paid account, and otherwise.
+PAID_EMAILS_PER_DAY = 3000
+FREE_EMAILS_PER_DAY = 20
 
 _UUID_NAMESPACE = uuid.UUID("6f1c9a52-3b7e-4f1e-9a57-0c1f3e2b8d11")
 
@@ -296,7 +299,9 @@ class Account:
     was created with.
 
     :param postal_package: whether the account can send by post.
-    :param email_daily_limit: e-mails a day the account may send.
+    :param paid: a paid account (3,000 invoice e-mails a day) or not (20 a day), as inFakt documents.
+    :param email_daily_limit: e-mails a day the account may send, whatever its plan; ``None`` for the
+        plan's.
     :param pay_after_delivery: scenario: seconds after a delivery its invoice is paid; ``None``: never.
     :param send_delay: scenario: seconds after a v3 delivery is accepted it is carried out; ``None``: at once.
     """
@@ -305,12 +310,14 @@ class Account:
         self,
         *,
         postal_package: bool = False,
-        email_daily_limit: int = 3000,
+        paid: bool = True,
+        email_daily_limit: int | None = None,
         pay_after_delivery: float | None = None,
         send_delay: float | None = None,
     ) -> None:
         self._lock = threading.RLock()
         self._initial_postal_package = postal_package
+        self._initial_paid = paid
         self._initial_email_daily_limit = email_daily_limit
         self._initial_pay_after_delivery = pay_after_delivery
         self._initial_send_delay = send_delay
@@ -322,7 +329,12 @@ class Account:
     # -- seeding -------------------------------------------------------------------------------
     def _seed(self) -> None:
         self.postal_package = self._initial_postal_package
-        self.email_daily_limit = self._initial_email_daily_limit
+        self.paid = self._initial_paid
+        #: An explicit daily e-mail limit, or ``None`` for the plan's (:attr:`email_daily_limit`).
+        self.email_limit_override: int | None = self._initial_email_daily_limit
+        #: The emulated day the e-mail count is for, and how many invoice e-mails went out on it.
+        self._email_day: int | None = None
+        self._emails_on_day = 0
         self.pending: list[PendingDelivery] = []
         #: Scenario: accepted v3 deliveries are carried out this many seconds later (``None``: at once).
         self.send_delay: float | None = self._initial_send_delay
@@ -358,9 +370,30 @@ class Account:
         self.invoices[invoice_id] = invoice
         return invoice
 
+    @property
+    def email_daily_limit(self) -> int:
+        """Invoice e-mails a day the account may send: :data:`PAID_EMAILS_PER_DAY` on a paid account,
+        :data:`FREE_EMAILS_PER_DAY` otherwise, unless set explicitly (setting ``None`` goes back to the
+        plan's)."""
+        if self.email_limit_override is not None:
+            return self.email_limit_override
+        return PAID_EMAILS_PER_DAY if self.paid else FREE_EMAILS_PER_DAY
+
+    @email_daily_limit.setter
+    def email_daily_limit(self, value: int | None) -> None:
+        self.email_limit_override = value
+
+    def emails_sent_on(self, day: int | None) -> int:
+        """Invoice e-mails counted against the quota on emulated day ``day`` (0 for ``None``: limits off).
+
+        :param day: the emulated day's number.
+        """
+        with self._lock:
+            return self._emails_on_day if day is not None and day == self._email_day else 0
+
     def reset(self) -> None:
-        """Back to the seeded demo account: invoices, deliveries (pending ones dropped), request log;
-        scenarios and account settings as the account was created with."""
+        """Back to the seeded demo account: invoices, deliveries (pending ones dropped), request log,
+        the day's e-mail count; scenarios and account settings as the account was created with."""
         with self._lock:
             self.generation += 1
             self._seed()
@@ -451,7 +484,7 @@ class Account:
         doc_type: str,
         recipient: str | None,
         api_version: str,
-        email_window: float | None = None,
+        email_day: int | None = None,
     ) -> DeliveryRecord:
         """Check the account's preconditions, record the delivery and move the status to sent.
 
@@ -459,12 +492,12 @@ class Account:
         :param doc_type: in the seed's words (``org``, ``KOPIA``...), whichever API version asked.
         :param recipient: the address the request named, or ``None`` for the client's own.
         :param api_version: ``v2`` or ``v3``, for the record.
-        :param email_window: the length in real seconds of the "day" over which the daily e-mail limit
-            counts; ``None`` (limits off) does not enforce it.
+        :param email_day: the emulated day (:meth:`.SlidingWindowLimits.day`) whose quota of invoice
+            e-mails a ``mail`` delivery counts against; ``None`` (limits off) does not enforce it.
         :raises PreconditionFailed: no address to mail to, no postal package, the daily limit reached.
         """
         with self._lock:
-            address = self._check(invoice, type, recipient, email_window)
+            address = self._check(invoice, type, recipient, email_day)
             now = time.time()
             record = DeliveryRecord(invoice.id, type, doc_type, recipient, address, api_version, now, now)
             self._record(record)
@@ -480,7 +513,7 @@ class Account:
         recipient: str | None,
         api_version: str,
         delay: float,
-        email_window: float | None = None,
+        email_day: int | None = None,
     ) -> PendingDelivery:
         """Check the preconditions now and accept the delivery, to be carried out by :meth:`complete`
         ``delay`` seconds later (inFakt's 202 Accepted: it may send after it answers).
@@ -489,7 +522,7 @@ class Account:
         :raises PreconditionFailed: as :meth:`deliver`, at once.
         """
         with self._lock:
-            address = self._check(invoice, type, recipient, email_window)
+            address = self._check(invoice, type, recipient, email_day)
             now = time.time()
             pending = PendingDelivery(invoice.id, type, doc_type, recipient, address, api_version, now, now + delay)
             self.pending.append(pending)
@@ -516,7 +549,9 @@ class Account:
         self._announce(record)
         return record
 
-    def _check(self, invoice: Invoice, type: str, recipient: str | None, email_window: float | None) -> str | None:
+    def _check(self, invoice: Invoice, type: str, recipient: str | None, email_day: int | None) -> str | None:
+        """The address to mail to (``None`` for post) once every precondition holds; a ``mail``
+        delivery is counted against ``email_day``'s quota (the caller records it at once)."""
         client = self.clients[invoice.client_id]
         if type != "mail":
             if not self.postal_package:
@@ -533,15 +568,17 @@ class Account:
                 f"Client of invoice {invoice.number} has no e-mail address. Add one in the client's "
                 "settings or give recipient.",
             )
-        if email_window is not None:
-            since = time.time() - email_window
-            accepted = [d.accepted_at or d.time for d in self.deliveries if d.type == "mail"]
-            accepted += [p.accepted_at for p in self.pending if p.type == "mail"]
-            sent = sum(1 for at in accepted if at > since)
-            if sent >= self.email_daily_limit:
+        if email_day is not None:
+            if email_day != self._email_day:
+                self._email_day, self._emails_on_day = email_day, 0
+            if self._emails_on_day >= self.email_daily_limit:
+                plan = "paid" if self.paid else "free"
                 raise PreconditionFailed(
-                    "email_limit", f"Daily limit of {self.email_daily_limit} invoice e-mails reached."
+                    "email_limit",
+                    f"Daily limit of {self.email_daily_limit} invoice e-mails reached ({plan} account). "
+                    "Sending resumes tomorrow.",
                 )
+            self._emails_on_day += 1
         return address
 
     def _record(self, record: DeliveryRecord) -> None:
@@ -584,3 +621,24 @@ def reset_state(account: Account, faults: FaultBook[Fault], limiter: SlidingWind
     account.reset()
     faults.reset()
     limiter.reset()
+
+
+def email_quota(account: Account, limits: SlidingWindowLimits) -> dict[str, Any]:
+    """The account's daily e-mail quota: ``paid``, ``emails_per_day``, ``enforced`` (only while the
+    limits are on), ``day`` (the emulated day's number, or None while off), ``sent_today`` and
+    ``left_today``.
+
+    :param account: the demo account.
+    :param limits: the limits, which keep the emulated day.
+    """
+    day = limits.day()
+    sent = account.emails_sent_on(day)
+    per_day = account.email_daily_limit
+    return {
+        "paid": account.paid,
+        "emails_per_day": per_day,
+        "enforced": day is not None,
+        "day": day,
+        "sent_today": sent,
+        "left_today": max(0, per_day - sent),
+    }

@@ -82,6 +82,8 @@ class EmulatorApp:
         r.add_get("/_emulator/limits", admin.limits_settings)
         r.add_post("/_emulator/limits", admin.set_limits)
         r.add_post("/_emulator/account", admin.account_settings)
+        r.add_get("/_emulator/account", admin.account_info)
+        r.add_post("/_emulator/day/advance", admin.next_day)
         app.on_startup.append(self._remember_loop)
         return app
 

@@ -66,8 +66,9 @@ def test_the_client_waits_once_its_read_budget_is_spent(mode):
         clock = Clock(server)
         config = settings(server.url, rate_limit=RateLimit(get_per_minute=2, other_per_minute=1))
         calls(mode, config, clock, [("get_invoice", (1,))] * 4)
-        # 2 a minute: two at once, then one every 30 s; each wait before the request it delays
-        assert [(pytest.approx(s), seen) for s, seen in clock.sleeps] == [(30.0, 2), (30.0, 3)]
+        # 2 a minute: one every 30.5 s (a minute and the 1 s margin, shared by two), no burst of two that
+        # a sliding window would count with the next; each wait before the request it delays
+        assert [(pytest.approx(s), seen) for s, seen in clock.sleeps] == [(30.5, 1), (30.5, 2), (30.5, 3)]
         assert len(server.seen) == 4
 
 
@@ -81,7 +82,7 @@ def test_delivers_have_their_own_smaller_budget(mode):
         calls(mode, config, clock, [("deliver_invoice", (1, "mail", "org")), ("get_invoice", (1,))])
         assert clock.sleeps == []  # a read does not spend the deliver budget
         calls(mode, config, clock, [("deliver_invoice", (1, "mail", "org"))] * 2)  # a new client
-        assert [(pytest.approx(s), seen) for s, seen in clock.sleeps] == [(60.0, 3)]
+        assert [(pytest.approx(s), seen) for s, seen in clock.sleeps] == [(61.0, 3)]
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
@@ -94,13 +95,13 @@ def test_without_a_limit_the_client_never_waits(mode):
 
 
 def test_the_client_limiter_spaces_requests_as_the_emulator_sees_them(infakt_emulator):
-    """Over real HTTP: waits scaled down 300 times (30 s -> 0.1 s) and the emulator's request log shows
+    """Over real HTTP: waits scaled down 300 times (30.5 s -> 0.1 s) and the emulator's request log shows
     the gaps they made."""
     emu = infakt_emulator
     clock = Clock(real_fraction=1 / 300)
     config = settings_for(emu.connection(), rate_limit=RateLimit(get_per_minute=2, other_per_minute=1))
     calls("sync", config, clock, [("get_invoice", (1,))] * 4)
-    assert [pytest.approx(s) for s, _ in clock.sleeps] == [30.0, 30.0]
+    assert [pytest.approx(s) for s, _ in clock.sleeps] == [30.5, 30.5, 30.5]
     times = [r.time for r in emu.requests if r.route == "v3.invoice"]
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert len(gaps) == 3 and min(gaps[1:]) >= 0.1 - 0.01
+    assert len(gaps) == 3 and min(gaps) >= 30.5 / 300 - 0.01

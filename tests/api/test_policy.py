@@ -209,15 +209,15 @@ class FakeClock:
         return self.now
 
 
-def test_rate_limiter_budget_and_refill():
+def test_rate_limiter_spacing_and_idle():
     clock = FakeClock()
     limiter = RateLimiter(RateLimit(get_per_minute=3, other_per_minute=1), monotonic=clock)
-    assert [limiter.reserve("GET") for _ in range(3)] == [0, 0, 0]
-    assert limiter.reserve("GET") == pytest.approx(20.0)  # 3 a minute: one every 20 s
+    # 3 a minute: one every (60 + 1 s margin) / 3 s, booked ahead; no burst of a minute's budget
+    assert [limiter.reserve("GET") for _ in range(4)] == pytest.approx([0, 61 / 3, 2 * 61 / 3, 61])
     assert limiter.reserve("POST") == 0
-    assert limiter.reserve("POST") == pytest.approx(60.0)
-    clock.now = 60.0
-    assert limiter.reserve("GET") == 0  # refilled (the debt of one was paid back first)
+    assert limiter.reserve("POST") == pytest.approx(61.0)
+    clock.now = 200.0
+    assert limiter.reserve("GET") == 0  # idle long enough: at once again
 
 
 def test_rate_limiter_defaults_are_infakts():
@@ -229,7 +229,7 @@ def test_exchange_waits_for_the_limiter():
     limiter = RateLimiter(RateLimit(get_per_minute=1, other_per_minute=1), monotonic=clock)
     drive(READ, [Response(200, {}, b"")], limiter=limiter)
     actions, _ = drive(READ, [Response(200, {}, b"")], limiter=limiter)
-    assert isinstance(actions[0], Sleep) and actions[0].seconds == pytest.approx(60.0)
+    assert isinstance(actions[0], Sleep) and actions[0].seconds == pytest.approx(61.0)
 
 
 def test_rate_limiter_is_thread_safe():
@@ -247,4 +247,6 @@ def test_rate_limiter_is_thread_safe():
         t.start()
     for t in threads:
         t.join()
-    assert sum(1 for w in waits if w == 0) == 1000  # exactly the budget, no token handed out twice
+    # the slots booked from ten threads are the ones booked one after another: none handed out twice
+    alone = RateLimiter(RateLimit(get_per_minute=1000, other_per_minute=1), monotonic=lambda: 0.0)
+    assert sorted(waits) == [alone.reserve("GET") for _ in range(1500)]

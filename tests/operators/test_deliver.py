@@ -319,7 +319,7 @@ def test_a_window_longer_than_execution_timeout_fails_with_not_known_yet(infakt_
 
 
 class FakeClock:
-    """Stands in for the operator's ``time`` module: a fixed ``time()``, and ``sleep`` that only records."""
+    """Stands in for the delivery module's ``time`` module: a fixed ``time()``, and ``sleep`` that only records."""
 
     def __init__(self, now: float) -> None:
         self.now = now
@@ -337,7 +337,7 @@ def test_the_wait_budget_is_four_fifths_of_execution_timeout_inclusive(
     infakt_emulator, conn, monkeypatch, before_window_end, waits
 ):
     """execution_timeout 10 s: a retry may wait up to 8 s for the in-flight window; longer fails."""
-    from airflow_provider_infakt.operators import deliver as deliver_module
+    from airflow_provider_infakt import delivery as delivery_module  # the operator's delivery-once logic
 
     store = DictStore()
     infakt_emulator.fault("v3.deliver_via_email", drop="after")
@@ -347,7 +347,7 @@ def test_the_wait_budget_is_four_fifths_of_execution_timeout_inclusive(
     (key,) = store
     store[key]["started"] = 1000.0  # the window ends at 1600.0
     clock = FakeClock(1600.0 - before_window_end)
-    monkeypatch.setattr(deliver_module, "time", clock)
+    monkeypatch.setattr(delivery_module, "time", clock)
     if waits:
         assert task.execute(context(store, try_number=2)) == 2  # waited, read 'sent': delivered
         assert clock.slept == [before_window_end]
