@@ -40,6 +40,28 @@ def test_every_invoice_exactly_once_at_the_defaults(airflow_db, infakt_emulator,
     assert run.xcom[(*TASK, "failed")] == {}
 
 
+def test_with_the_limits_on_a_sliding_window_sees_no_429_and_every_invoice_once(
+    airflow_db, infakt_emulator, use_connection, monkeypatch
+):
+    """The emulator counts inFakt's way, in a sliding minute, here 12 times faster (a minute of 5 s) at
+    20 deliveries and 40 reads a minute. The client cannot know the time scale: its own limits, per real
+    minute, are chosen so that no 5 s window can hold more than the emulator allows (180 a minute spaced
+    61/178 s apart after a burst of 3: at most 3 + 14.6 in 5 s; 360 reads: at most 7 + 29). 30 invoices
+    span two emulated minutes."""
+    import json
+
+    infakt_emulator.set_limits(True, time_scale=12, get_per_minute=40, other_per_minute=20)
+    conn = use_connection()
+    conn["extra"]["rate_limit"] = {"get_per_minute": 360, "other_per_minute": 180}
+    monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps(conn))
+    ids = [1, 2, 3, 4, 5, *more_invoices(infakt_emulator, 25)]
+    run = run_dag("infakt_test_bulk_continue", {"invoice_ids": ids})
+    assert [r.status for r in infakt_emulator.requests if r.status == 429] == []
+    assert run.state == "success", run.tasks
+    assert collections.Counter(delivered(infakt_emulator)) == dict.fromkeys(ids, 1)
+    assert len(deliver_requests(infakt_emulator)) == len(ids)
+
+
 @needs_store
 @pytest.mark.parametrize("api_version", ["v3", "v2"])
 def test_connection_dropped_after_invoice_k_then_a_retry_delivers_everything_once(
