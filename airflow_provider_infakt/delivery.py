@@ -31,6 +31,8 @@ from airflow_provider_infakt import LEDGER_ASSET_NAME
 from airflow_provider_infakt._compat import AirflowException, AirflowFailException, ledger_asset
 
 if TYPE_CHECKING:
+    from airflow.sdk.definitions.mappedoperator import OperatorPartial
+
     from airflow_provider_infakt.api import Delivery, InfaktClient
     from airflow_provider_infakt.api.errors import InfaktError
     from airflow_provider_infakt.api.protocol import DeliverArguments
@@ -136,6 +138,21 @@ def with_ledger_asset(inlets: Any) -> list[Any]:
     if asset is not None and not any(getattr(i, "name", None) == LEDGER_ASSET_NAME for i in items):
         items.append(asset)
     return items
+
+
+class DeclaresLedgerInlet:
+    """Mixin of the delivery operators: every delivery task declares the delivery ledger's asset as an
+    inlet, mapped ones too (``partial`` is where a mapped task's inlets are given). Put it before
+    ``BaseOperator`` in the bases; the operator's ``__init__`` calls :func:`with_ledger_asset` itself."""
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> OperatorPartial:
+        """As :meth:`BaseOperator.partial`, declaring the ledger's asset as an inlet of the mapped task.
+
+        :param kwargs: the partial arguments, as for :meth:`BaseOperator.partial`.
+        """
+        kwargs["inlets"] = with_ledger_asset(kwargs.get("inlets"))
+        return super().partial(**kwargs)  # type: ignore[misc,no-any-return]
 
 
 def window_seconds(value: object) -> float | None:

@@ -18,6 +18,7 @@ from airflow_provider_infakt.delivery import (
     DEFAULT_IN_FLIGHT_WINDOW,
     NO_LEDGER_WARNING,
     ON_UNKNOWN_OUTCOME,
+    DeclaresLedgerInlet,
     window_seconds,
     with_ledger_asset,
 )
@@ -26,7 +27,6 @@ from airflow_provider_infakt.types import rendered_nothing
 if TYPE_CHECKING:
     from airflow.models.xcom_arg import XComArg
     from airflow.sdk import Context
-    from airflow.sdk.definitions.mappedoperator import OperatorPartial
 
     from airflow_provider_infakt.api import InfaktClient
     from airflow_provider_infakt.api.protocol import DeliverArguments
@@ -116,7 +116,7 @@ class _Progress:
         return True
 
 
-class InfaktBulkDeliverInvoicesOperator(BaseOperator):
+class InfaktBulkDeliverInvoicesOperator(DeclaresLedgerInlet, BaseOperator):
     """Deliver many inFakt invoices in one task, each exactly once per DAG run, at inFakt's rate limit.
 
     For a month-end run of hundreds or thousands of invoices: one task, one client, one request after
@@ -205,15 +205,6 @@ class InfaktBulkDeliverInvoicesOperator(BaseOperator):
         self.requests_per_minute = requests_per_minute
         self.on_error = on_error
         self.on_unknown_outcome = on_unknown_outcome
-
-    @classmethod
-    def partial(cls, **kwargs: Any) -> OperatorPartial:  # type: ignore[override]
-        """As :meth:`BaseOperator.partial`, declaring the ledger's asset as an inlet of the mapped task.
-
-        :param kwargs: the partial arguments, as for :meth:`BaseOperator.partial`.
-        """
-        kwargs["inlets"] = with_ledger_asset(kwargs.get("inlets"))
-        return super().partial(**kwargs)
 
     def execute(self, context: Context) -> list[int | str]:
         """Render -> validate every id -> for each invoice: deliver once -> the ids delivered.

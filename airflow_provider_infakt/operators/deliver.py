@@ -19,6 +19,7 @@ from airflow_provider_infakt.delivery import (
     DEFAULT_IN_FLIGHT_WINDOW,
     NO_LEDGER_WARNING,
     ON_UNKNOWN_OUTCOME,
+    DeclaresLedgerInlet,
     with_ledger_asset,
 )
 from airflow_provider_infakt.delivery import window_seconds as _window_seconds
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     # user's type checker sees the real class on every version (never imported at run time)
     from airflow.models.xcom_arg import XComArg
     from airflow.sdk import Context
-    from airflow.sdk.definitions.mappedoperator import OperatorPartial
 
     from airflow_provider_infakt.hooks.infakt import InfaktHook
     from airflow_provider_infakt.ledger import Ledger
@@ -58,7 +58,7 @@ RENDERED_RECIPIENT_WARNING = (
 )
 
 
-class InfaktDeliverInvoiceOperator(BaseOperator):
+class InfaktDeliverInvoiceOperator(DeclaresLedgerInlet, BaseOperator):
     """Deliver an inFakt invoice (``type`` ``mail`` or ``post``) and return its id for downstream tasks.
 
     All arguments but ``on_unknown_outcome`` may be Jinja templates or XCom values; they are checked
@@ -154,15 +154,6 @@ class InfaktDeliverInvoiceOperator(BaseOperator):
         self.infakt_conn_id = infakt_conn_id
         self.on_unknown_outcome = on_unknown_outcome
         self.in_flight_window = in_flight_window
-
-    @classmethod
-    def partial(cls, **kwargs: Any) -> OperatorPartial:  # type: ignore[override]
-        """As :meth:`BaseOperator.partial`, declaring the ledger's asset as an inlet of the mapped task.
-
-        :param kwargs: the partial arguments, as for :meth:`BaseOperator.partial`.
-        """
-        kwargs["inlets"] = with_ledger_asset(kwargs.get("inlets"))
-        return super().partial(**kwargs)
 
     def _do_render_template_fields(
         self,
