@@ -58,12 +58,23 @@ def _environment(emulator_url: str) -> dict[str, str]:
     return env
 
 
+#: The share of inFakt's limits, scaled as the emulator's clock, that the demo's client is told. The client
+#: cannot know the time scale: told 10 x 150 a minute, it would let 2 % of that (30) go at once and keep its
+#: 1 s safety margin in real time, which is 10 s of the emulator's minute: up to ~175 in an emulated minute
+#: (a demo run drew two 429s). At 80 % the worst emulated minute holds 24 + 116 = 140 of the 150 allowed.
+CLIENT_SHARE = 0.8
+
+
 def _connection(emulator_url: str) -> str:
-    """The emulator's connection, with inFakt's limits (300 GET, 150 other a minute) scaled as its clock."""
+    """The emulator's connection, with inFakt's limits (300 GET, 150 other a minute) scaled as its clock
+    (and cut to :data:`CLIENT_SHARE` of that: see there)."""
     from airflow_provider_infakt.testing import connection_json
 
     conn = json.loads(connection_json(emulator_url, api_version=os.environ.get("DEMO_API", "v3")))
-    conn["extra"]["rate_limit"] = {"get_per_minute": 300 * TIME_SCALE, "other_per_minute": 150 * TIME_SCALE}
+    conn["extra"]["rate_limit"] = {
+        "get_per_minute": int(300 * TIME_SCALE * CLIENT_SHARE),
+        "other_per_minute": int(150 * TIME_SCALE * CLIENT_SHARE),
+    }
     return json.dumps(conn)
 
 

@@ -7,7 +7,9 @@ import ast
 import collections
 import dataclasses
 import datetime as dt
+import itertools
 import json
+import statistics
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -89,11 +91,16 @@ class _Progress:
         self.sent_at.append(time.monotonic())
 
     def rate(self, now: float) -> float:
-        """Delivery requests a minute: those sent in the last minute (extrapolated in the first minute)."""
+        """Delivery requests a minute at the current pace: 60 s over the median gap between the last 20
+        requests of the last minute (a first burst, or a pause for a 429, does not make it a rate)."""
         while self.sent_at and self.sent_at[0] <= now - 60:
             self.sent_at.popleft()
-        elapsed = min(60.0, max(1.0, now - self.started))  # a first second's burst is not a rate
-        return len(self.sent_at) * 60.0 / elapsed
+        recent = list(self.sent_at)[-21:]
+        gaps = sorted(later - earlier for earlier, later in itertools.pairwise(recent))
+        if not gaps:
+            return 0.0
+        middle = statistics.median(gaps)
+        return 60.0 / middle if middle > 0 else 0.0
 
     def line(self, now: float) -> str:
         """``delivered/total, failed, current rate vs allowed, estimated time left``."""

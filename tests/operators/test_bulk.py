@@ -248,3 +248,18 @@ def test_ledger_size_for_3000_invoices(infakt_emulator, conn):
     assert max(sizes) < 250
     print(f"ledger for 3,000 invoices: {sum(sizes)} bytes in {len(sizes)} keys, largest {max(sizes)} bytes")
     assert sum(sizes) < 750_000
+
+
+def test_the_progress_rate_is_the_pace_not_a_burst_extrapolated():
+    """A first burst (the limiter lets 3 go at once) or a pause must not read as a rate over the limit:
+    a demo run logged "1676.4 deliveries/min now (1500/min allowed)" with the rate counted per elapsed time."""
+    from airflow_provider_infakt.operators.bulk import _Progress
+
+    progress = _Progress(total=100, allowed=150, interval=10, started=0.0)
+    progress.sent_at.extend([0.0, 0.0, 0.0])  # the burst
+    progress.sent_at.extend(0.41 * k for k in range(1, 30))  # then one every 0.41 s
+    assert progress.rate(12.0) == pytest.approx(60 / 0.41)
+    assert progress.rate(12.0) <= 150
+    progress.sent_at.append(40.0)  # after a 28 s pause (a 429's Retry-After): still the pace
+    assert progress.rate(41.0) == pytest.approx(60 / 0.41)
+    assert _Progress(total=1, allowed=150, interval=10).rate(1.0) == 0.0
