@@ -90,29 +90,30 @@ class _Progress:
         """A delivery request went out now."""
         self.sent_at.append(time.monotonic())
 
-    def rate(self, now: float) -> float:
+    def rate(self, now: float) -> float | None:
         """Delivery requests a minute at the current pace: 60 s over the median gap between the last 20
-        requests of the last minute (a first burst, or a pause for a 429, does not make it a rate)."""
+        requests of the last minute (a first burst, or a pause for a 429, is not a rate); None until
+        there are 20."""
         while self.sent_at and self.sent_at[0] <= now - 60:
             self.sent_at.popleft()
         recent = list(self.sent_at)[-21:]
-        gaps = sorted(later - earlier for earlier, later in itertools.pairwise(recent))
-        if not gaps:
-            return 0.0
-        middle = statistics.median(gaps)
-        return 60.0 / middle if middle > 0 else 0.0
+        gaps = [later - earlier for earlier, later in itertools.pairwise(recent)]
+        middle = statistics.median(gaps) if len(gaps) >= 20 else 0.0
+        return 60.0 / middle if middle > 0 else None
 
     def line(self, now: float) -> str:
         """``delivered/total, failed, current rate vs allowed, estimated time left``."""
         rate = self.rate(now)
         allowed = f"{self.allowed}/min allowed" if self.allowed else "no client-side limit"
         left = self.total - self.done
-        per_minute = min(x for x in (rate, float(self.allowed or 0)) if x > 0) if rate or self.allowed else 0.0
+        known = [x for x in (rate, float(self.allowed or 0)) if x]
+        per_minute = min(known) if known else 0.0
         eta = f"~{left / per_minute * 60:.0f} s left" if per_minute > 0 and left else ("done" if not left else "?")
+        pace = f"{rate:.1f} deliveries/min now" if rate is not None else "pace not measured yet"
         return (
             f"Progress: {len(self.delivered)}/{self.total} delivered, {len(self.failed)} failed"
             f"{f', {len(self.unknown)} outcome unknown' if self.unknown else ''}; "
-            f"{rate:.1f} deliveries/min now ({allowed}); {eta}"
+            f"{pace} ({allowed}); {eta}"
         )
 
     def due(self, now: float) -> bool:

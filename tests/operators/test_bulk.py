@@ -146,10 +146,15 @@ def test_the_quota_stops_the_run_at_once_with_the_ids_left_and_a_retry_finishes(
     assert delivered(infakt_emulator) == [1, 2]
     asked = [r.path for r in infakt_emulator.requests if "deliver" in r.route]
     assert asked[2:] and all(invoice_in(p, 3) for p in asked[2:])  # nothing after invoice 3 was tried
-    infakt_emulator.account.email_daily_limit = 3000  # the next day
-    result, _ = run(task, store, try_number=2)
+    assert infakt_emulator.email_quota()["left_today"] == 0
+    infakt_emulator.next_day()  # the emulator's day starts over: the quota with it (2 again)
+    with pytest.raises(AirflowException, match=r"Delivered 4 of 5 .* Left, not sent: 1 \(5\)"):
+        run(task, store, try_number=2)  # the retry resumes from the ledger: 3 and 4 today, 5 is left
+    assert delivered(infakt_emulator) == [1, 2, 3, 4]
+    infakt_emulator.next_day()
+    result, _ = run(task, store, try_number=3)
     assert result == [1, 2, 3, 4, 5]
-    assert delivered(infakt_emulator) == [1, 2, 3, 4, 5]
+    assert delivered(infakt_emulator) == [1, 2, 3, 4, 5]  # each once, over three days
 
 
 def invoice_in(path: str, invoice_id: int) -> bool:
@@ -222,7 +227,7 @@ def test_progress_lines(infakt_emulator, conn, caplog, capsys):
     assert lines[0].startswith("Progress: 1/3 delivered, 0 failed; ")
     assert lines[1].startswith("Progress: 1/3 delivered, 1 failed; ")
     assert lines[-1].startswith("Progress: 2/3 delivered, 1 failed; ")
-    assert "deliveries/min now (150/min allowed); done" in lines[-1]
+    assert "pace not measured yet (150/min allowed); done" in lines[-1]  # 3 requests: no pace
 
 
 def test_progress_is_logged_at_most_every_interval(infakt_emulator, conn, caplog, capsys):
@@ -262,4 +267,7 @@ def test_the_progress_rate_is_the_pace_not_a_burst_extrapolated():
     assert progress.rate(12.0) <= 150
     progress.sent_at.append(40.0)  # after a 28 s pause (a 429's Retry-After): still the pace
     assert progress.rate(41.0) == pytest.approx(60 / 0.41)
-    assert _Progress(total=1, allowed=150, interval=10).rate(1.0) == 0.0
+    few = _Progress(total=5, allowed=150, interval=10, started=0.0)
+    few.sent_at.extend([0.0, 0.001])  # two at once: no pace yet, not 120,000 a minute
+    assert few.rate(1.0) is None
+    assert "pace not measured yet (150/min allowed); ~2 s left" in few.line(1.0)  # 5 at 150 a minute
