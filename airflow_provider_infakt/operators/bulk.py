@@ -269,6 +269,8 @@ class InfaktBulkDeliverInvoicesOperator(DeclaresLedgerInlet, BaseOperator):
             text = value.strip()
             try:
                 value = json.loads(text)
+            except RecursionError:  # '[[[[...' nested deeper than Python's stack: no list of ids
+                value = None
             except ValueError:
                 try:  # plain Jinja renders a list of strings as Python shows it: ['a', 'b']
                     value = ast.literal_eval(text)
@@ -309,11 +311,14 @@ class InfaktBulkDeliverInvoicesOperator(DeclaresLedgerInlet, BaseOperator):
             seen.append(position)
         for ref, where in positions.items():
             if len(where) > 1:
+                shown = ", ".join(str(p) for p in where[:_SHOWN_IDS])
+                more = f" and {len(where) - _SHOWN_IDS} more" if len(where) > _SHOWN_IDS else ""
                 self.log.info(
-                    "Invoice %s is given %d times in invoice_ids (positions %s): it is delivered once.",
+                    "Invoice %s is given %d times in invoice_ids (positions %s%s): it is delivered once.",
                     ref,
                     len(where),
-                    ", ".join(str(p) for p in where),
+                    shown,
+                    more,
                 )
         return invoices
 

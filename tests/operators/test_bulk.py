@@ -271,3 +271,17 @@ def test_the_progress_rate_is_the_pace_not_a_burst_extrapolated():
     few.sent_at.extend([0.0, 0.001])  # two at once: no pace yet, not 120,000 a minute
     assert few.rate(1.0) is None
     assert "pace not measured yet (150/min allowed); ~2 s left" in few.line(1.0)  # 5 at 150 a minute
+
+
+def test_hostile_invoice_ids_text_is_refused_cleanly_and_logs_stay_short(infakt_emulator, conn, caplog, capsys):
+    """What a dag_run.conf can hold: a JSON text nested past Python's stack is "not a list", never a raw
+    RecursionError; an id given 5,000 times is logged with a few positions, not all of them."""
+    with pytest.raises(AirflowFailException, match="is not a list of invoice ids"):
+        run(op(invoice_ids="[" * 100_000 + "]" * 100_000), DictStore())
+    assert infakt_emulator.requests == []
+    caplog.set_level(logging.INFO)
+    result, _ = run(op(invoice_ids=[1] * 5000), DictStore())
+    assert result == [1]
+    logged = caplog.text + capsys.readouterr().out
+    line = next(line for line in logged.splitlines() if "given 5000 times" in line)
+    assert "and 4950 more" in line and len(line) < 600  # the first 50 positions
