@@ -59,8 +59,11 @@ def op(**kwargs: Any) -> InfaktBulkDeliverInvoicesOperator:
 
 
 def logged(caplog, capsys) -> list[str]:
-    """The task's log lines (Airflow 3's task logger writes to stdout, Airflow 2's to logging)."""
-    return [r.getMessage() for r in caplog.records] + capsys.readouterr().out.splitlines()
+    """The task's log lines: Airflow 3's task logger writes to stdout, Airflow 2's to logging (and, when a
+    console handler is set up, to stdout as well: each line once)."""
+    records = [r.getMessage() for r in caplog.records]
+    out = capsys.readouterr().out.splitlines()
+    return records + [line for line in out if not any(record and record in line for record in records)]
 
 
 def progress_lines(caplog, capsys) -> list[str]:
