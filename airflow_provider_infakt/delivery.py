@@ -24,11 +24,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_infakt import LEDGER_ASSET_NAME
 from airflow_provider_infakt._compat import AirflowException, AirflowFailException, ledger_asset
+from airflow_provider_infakt.types import rendered_nothing
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.mappedoperator import OperatorPartial
@@ -153,6 +154,42 @@ class DeclaresLedgerInlet:
         """
         kwargs["inlets"] = with_ledger_asset(kwargs.get("inlets"))
         return super().partial(**kwargs)  # type: ignore[misc,no-any-return]
+
+
+def check_delivery_options(on_unknown_outcome: object, in_flight_window: object) -> None:
+    """Refuse, before anything is sent, the delivery operators' own options when they are not allowed.
+
+    :param on_unknown_outcome: ``check``, ``resend`` or ``fail``.
+    :param in_flight_window: seconds from 0 to 86400, or a timedelta in that range.
+    :raises AirflowFailException: naming the option, the value and what is allowed.
+    """
+    if on_unknown_outcome not in ON_UNKNOWN_OUTCOME:
+        raise AirflowFailException(
+            f"Nothing was sent: on_unknown_outcome={on_unknown_outcome!r} is not one of "
+            f"{', '.join(repr(v) for v in ON_UNKNOWN_OUTCOME)}"
+        )
+    if window_seconds(in_flight_window) is None:
+        raise AirflowFailException(
+            f"Nothing was sent: in_flight_window={in_flight_window!r} is not a number of seconds from 0 "
+            "to 86400 or a timedelta in that range"
+        )
+
+
+def drop_rendered_nothing(task: Any, fields: Iterable[str]) -> None:
+    """Read the optional arguments' "no value" as plain Jinja renders it: ``None``.
+
+    Without ``render_template_as_native_obj`` (Airflow's default), ``{{ dag_run.conf.get('recipient') }}``
+    renders a missing key as the text ``'None'``, and ``{{ dag_run.conf.get('recipient', '') }}`` as
+    ``''``. For optional arguments both mean "not given", as they would natively; the task's log says so.
+
+    :param task: the operator, after rendering.
+    :param fields: its optional arguments.
+    """
+    for field in fields:
+        value = getattr(task, field)
+        if value is not None and rendered_nothing(value):
+            task.log.info("%s rendered as %r: taken as not given.", field, value)
+            setattr(task, field, None)
 
 
 def window_seconds(value: object) -> float | None:

@@ -9,7 +9,6 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
-import statistics
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -19,12 +18,12 @@ from airflow_provider_infakt._compat import AirflowException, AirflowFailExcepti
 from airflow_provider_infakt.delivery import (
     DEFAULT_IN_FLIGHT_WINDOW,
     NO_LEDGER_WARNING,
-    ON_UNKNOWN_OUTCOME,
     DeclaresLedgerInlet,
+    check_delivery_options,
+    drop_rendered_nothing,
     window_seconds,
     with_ledger_asset,
 )
-from airflow_provider_infakt.types import rendered_nothing
 
 if TYPE_CHECKING:
     from airflow.models.xcom_arg import XComArg
@@ -98,7 +97,11 @@ class _Progress:
             self.sent_at.popleft()
         recent = list(self.sent_at)[-21:]
         gaps = [later - earlier for earlier, later in itertools.pairwise(recent)]
-        middle = statistics.median(gaps) if len(gaps) >= 20 else 0.0
+        if len(gaps) < 20:
+            return None
+        import statistics  # deferred: DAG files import this module, only a running task needs it
+
+        middle = statistics.median(gaps)
         return 60.0 / middle if middle > 0 else None
 
     def line(self, now: float) -> str:
@@ -224,11 +227,7 @@ class InfaktBulkDeliverInvoicesOperator(DeclaresLedgerInlet, BaseOperator):
         from airflow_provider_infakt.hooks.infakt import InfaktHook
 
         self._check_own_arguments()
-        for field in OPTIONAL_FIELDS:
-            value = getattr(self, field)
-            if value is not None and rendered_nothing(value):
-                self.log.info("%s rendered as %r: taken as not given.", field, value)
-                setattr(self, field, None)
+        drop_rendered_nothing(self, OPTIONAL_FIELDS)
         hook = InfaktHook(infakt_conn_id=self.infakt_conn_id)
         try:
             settings = hook.settings
@@ -247,19 +246,10 @@ class InfaktBulkDeliverInvoicesOperator(DeclaresLedgerInlet, BaseOperator):
 
     # -- checks ------------------------------------------------------------------------------------
     def _check_own_arguments(self) -> None:
-        if self.on_unknown_outcome not in ON_UNKNOWN_OUTCOME:
-            raise AirflowFailException(
-                f"Nothing was sent: on_unknown_outcome={self.on_unknown_outcome!r} is not one of "
-                f"{', '.join(repr(v) for v in ON_UNKNOWN_OUTCOME)}"
-            )
+        check_delivery_options(self.on_unknown_outcome, self.in_flight_window)
         if self.on_error not in ON_ERROR:
             raise AirflowFailException(
                 f"Nothing was sent: on_error={self.on_error!r} is not one of {', '.join(repr(v) for v in ON_ERROR)}"
-            )
-        if window_seconds(self.in_flight_window) is None:
-            raise AirflowFailException(
-                f"Nothing was sent: in_flight_window={self.in_flight_window!r} is not a number of seconds from 0 "
-                "to 86400 or a timedelta in that range"
             )
 
     def _id_list(self) -> list[Any]:

@@ -20,11 +20,12 @@ from airflow_provider_infakt.delivery import (
     NO_LEDGER_WARNING,
     ON_UNKNOWN_OUTCOME,
     DeclaresLedgerInlet,
+    check_delivery_options,
+    drop_rendered_nothing,
     with_ledger_asset,
 )
 from airflow_provider_infakt.delivery import window_seconds as _window_seconds
 from airflow_provider_infakt.links import INVOICE_URL_XCOM_KEY, InfaktInvoiceLink, invoice_url
-from airflow_provider_infakt.types import rendered_nothing
 
 if TYPE_CHECKING:
     import jinja2
@@ -213,17 +214,8 @@ class InfaktDeliverInvoiceOperator(DeclaresLedgerInlet, BaseOperator):
         from airflow_provider_infakt.api.errors import InfaktConfigError, InfaktValidationError
         from airflow_provider_infakt.hooks.infakt import InfaktHook
 
-        if self.on_unknown_outcome not in ON_UNKNOWN_OUTCOME:
-            raise AirflowFailException(
-                f"on_unknown_outcome={self.on_unknown_outcome!r} is not one of "
-                f"{', '.join(repr(v) for v in ON_UNKNOWN_OUTCOME)}"
-            )
-        if _window_seconds(self.in_flight_window) is None:
-            raise AirflowFailException(
-                f"Nothing was sent: in_flight_window={self.in_flight_window!r} is not a number of seconds from 0 "
-                "to 86400 or a timedelta in that range"
-            )
-        self._drop_rendered_nothing()
+        check_delivery_options(self.on_unknown_outcome, self.in_flight_window)
+        drop_rendered_nothing(self, OPTIONAL_FIELDS)
         hook = InfaktHook(infakt_conn_id=self.infakt_conn_id)
         try:
             invoice_ref = self._validate(hook)
@@ -238,20 +230,6 @@ class InfaktDeliverInvoiceOperator(DeclaresLedgerInlet, BaseOperator):
         return delivered_id
 
     # -- steps -------------------------------------------------------------------------------------
-    def _drop_rendered_nothing(self) -> None:
-        """Read the optional arguments' "no value" as plain Jinja renders it: ``None``.
-
-        Without ``render_template_as_native_obj`` (Airflow's default), ``{{ dag_run.conf.get('recipient') }}``
-        renders a missing key as the text ``'None'``, and ``{{ dag_run.conf.get('recipient', '') }}`` as
-        ``''``. For ``recipient``, ``locale`` and ``send_copy`` both mean "not given", as they would
-        natively; the log says so.
-        """
-        for field in OPTIONAL_FIELDS:
-            value = getattr(self, field)
-            if value is not None and rendered_nothing(value):
-                self.log.info("%s rendered as %r: taken as not given.", field, value)
-                setattr(self, field, None)
-
     def _validate(self, hook: InfaktHook) -> int | str:
         """Check every rendered value (raises before any request); return the invoice reference."""
         from airflow_provider_infakt.api.protocol import check_deliver  # deferred: see _do_render_template_fields

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -129,19 +130,7 @@ class InfaktListInvoicesOperator(BaseOperator):
         ids: list[int] = []
         seen: set[int] = set()
         try:
-            listed = hook.iter_invoices(
-                checked.status,
-                number=checked.number,
-                client_id=checked.client_id,
-                id_from=checked.id_from,
-                id_to=checked.id_to,
-                invoice_date_from=checked.invoice_date_from,
-                invoice_date_to=checked.invoice_date_to,
-                sale_date_from=checked.sale_date_from,
-                sale_date_to=checked.sale_date_to,
-                paid_date_from=checked.paid_date_from,
-                paid_date_to=checked.paid_date_to,
-            )
+            listed = hook.iter_invoices(**dataclasses.asdict(checked))  # InvoiceFilters' fields are the filters
             for invoice in listed:
                 if invoice.id is None:
                     raise AirflowFailException(

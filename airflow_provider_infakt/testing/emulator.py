@@ -134,7 +134,8 @@ class InfaktEmulator(BackgroundServer):
     def create_invoice(self, **fields: Any) -> dict[str, Any]:
         """Create an invoice (and its client).
 
-        :param fields: ``client_email``, ``client_name``, ``status``, ``number``, ``gross_price``.
+        :param fields: ``client_email``, ``client_name``, ``status``, ``number``, ``gross_price``,
+            ``invoice_date``, ``sale_date``, ``client_id`` (an existing client).
         """
         created: Invoice = self.account.create_invoice(**fields)
         return self.invoice(created.id)

@@ -135,10 +135,7 @@ def infakt_emulator_session() -> Iterator[InfaktEmulator]:
 @pytest.fixture
 def infakt_emulator(infakt_emulator_session: InfaktEmulator) -> Iterator[InfaktEmulator]:
     """A running inFakt emulator, reset to the seeded demo account for this test."""
-    infakt_emulator_session.reset()
-    infakt_emulator_session.set_limits(enabled=False, time_scale=1.0)
-    infakt_emulator_session.set_postal_package(False)
-    infakt_emulator_session.pay_after_delivery(None)
+    infakt_emulator_session.reset()  # the state it was started with: limits off, no scenarios, no faults
     yield infakt_emulator_session
     infakt_emulator_session.reset()
 
