@@ -128,6 +128,7 @@ def test_property_an_unknown_outcome_is_never_sent_twice(
     store = _store[0] = DictStore()
     conn = emulator.connection(api_version=version)
     conn["extra"]["max_retries"] = 0
+    conn["extra"]["rate_limit"] = False  # `time.sleep` only records here: the pacing would pile up
     os.environ["AIRFLOW_CONN_INFAKT_DEFAULT"] = json.dumps(conn)
     ref = int(str(invoice_id))
     deliver_route = "v3.deliver_via_email" if version == "v3" else "v2.deliver"
@@ -169,6 +170,7 @@ def test_property_an_unknown_outcome_is_never_sent_twice(
 
     # Try 2.
     result, error = execute(task, 2)
+    ended = time.time()
     added = [r.route for r in emulator.requests[before:]]
     delivered_now = len(emulator.deliveries) - (1 if processed else 0)
     final = store.entry()
@@ -189,19 +191,26 @@ def test_property_an_unknown_outcome_is_never_sent_twice(
             assert error is None and (added, delivered_now) == ([read_route, deliver_route], 1)
         return
 
-    # check: first the in-flight window, then the status.
-    remaining = earlier.started + window_s - started
+    # check: first the in-flight window, then the status. The operator measured what is left of the
+    # window at some moment between `started` and `ended`; on a loaded machine that span can straddle
+    # a boundary (the budget, or the window's end), and then either side of it is right.
+    most = earlier.started + window_s - started
+    least = earlier.started + window_s - ended
     budget = None if execution_timeout is None else execution_timeout * 0.8
-    if remaining > 0 and budget is not None and remaining > budget:
+    over_budget = budget is not None and most > 0 and most > budget
+    if over_budget and budget is not None and least > budget:
         assert type(error) is AirflowException and "not known yet" in str(error)
+    if over_budget and error is not None and "not known yet" in str(error):
         assert (added, delivered_now, _sleeps, final) == ([], 0, [], earlier)
         return
-    if remaining > 0:
+    if least > 0:
+        assert len(_sleeps) == 1, _sleeps
+    if most <= 0:
+        assert _sleeps == []
+    if _sleeps:
         ((slept, seen),) = _sleeps
         assert seen == before, "the status was read before the in-flight window had passed"
-        assert math.isclose(slept, remaining, abs_tol=2.0)
-    else:
-        assert _sleeps == []
+        assert least - 2.0 <= slept <= most + 2.0, (slept, least, most)
     if read_fails:
         assert type(error) is AirflowException and "reading the invoice" in str(error)
         assert (added, delivered_now, final) == ([read_route], 0, earlier)
@@ -234,6 +243,7 @@ def test_property_without_a_ledger_each_try_sends_at_most_once(
     _store[0] = None
     conn = emulator.connection(api_version=version)
     conn["extra"]["max_retries"] = 0
+    conn["extra"]["rate_limit"] = False  # `time.sleep` only records here: the pacing would pile up
     os.environ["AIRFLOW_CONN_INFAKT_DEFAULT"] = json.dumps(conn)
     deliver_route = "v3.deliver_via_email" if version == "v3" else "v2.deliver"
     if fault != "none":
@@ -272,7 +282,9 @@ def test_property_in_flight_window_is_checked_before_anything_is_sent(infakt_emu
     _emulator[0] = emulator
     emulator.reset()
     _store[0] = DictStore()
-    os.environ["AIRFLOW_CONN_INFAKT_DEFAULT"] = json.dumps(emulator.connection())
+    conn = emulator.connection()
+    conn["extra"]["rate_limit"] = False  # `time.sleep` only records here
+    os.environ["AIRFLOW_CONN_INFAKT_DEFAULT"] = json.dumps(conn)
     task = InfaktDeliverInvoiceOperator(task_id="deliver", invoice_id=1, in_flight_window=window)
     result, error = execute(task, 1)
     if isinstance(window, dt.timedelta):
