@@ -6,7 +6,7 @@ template fields as well: a Jinja template in one of these arguments is written `
 which tells the type checker (and the reader) that the value is only known after rendering. At run
 time :data:`Jinja` returns its text unchanged, and the rendered value is checked before any request.
 
-This module imports nothing but :mod:`typing`; it is cheap to import from a DAG file.
+This module imports nothing but :mod:`typing` at import time; it is cheap to import from a DAG file.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ __all__ = [
     "OnUnknownOutcome",
     "PrintType",
     "Status",
+    "WaitFor",
+    "rendered_list",
     "rendered_nothing",
 ]
 
@@ -48,6 +50,8 @@ Status = Literal["draft", "sent", "printed", "paid", "unpaid"]
 OnUnknownOutcome = Literal["check", "resend", "fail"]
 #: What a bulk delivery does when one invoice fails: ``continue`` with the others, or ``fail`` at once.
 OnError = Literal["continue", "fail"]
+#: ``InfaktInvoiceSensor``'s ``wait_for``, with ``invoice_ids``: every invoice, or the first one.
+WaitFor = Literal["all", "any"]
 
 #: The filters of an invoice list (``InfaktHook.iter_invoices``, ``InfaktListInvoicesOperator``); date
 #: ranges include both ends.
@@ -82,3 +86,34 @@ def rendered_nothing(value: object) -> bool:
     :param value: the rendered value.
     """
     return value is None or (isinstance(value, str) and value.strip() in RENDERED_NOTHING)
+
+
+def rendered_list(value: object) -> list[object] | None:
+    """A rendered argument that should be a list, as that list; None when it is not one.
+
+    Taken as a list: a list or tuple, Airflow's lazy sequence of a mapped task's XComs, a JSON text of a
+    list (``"[1, 2]"``), and plain Jinja's text of one (``"['a', 'b']"``, as Python shows a list).
+
+    :param value: the rendered value.
+    """
+    if isinstance(value, str):
+        import ast  # deferred (as json): only a list rendered as text needs them
+        import json
+
+        text = value.strip()
+        try:
+            value = json.loads(text)
+        except RecursionError:  # '[[[[...' nested deeper than Python's stack: no list
+            return None
+        except ValueError:
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                return None
+    if isinstance(value, list | tuple):
+        return list(value)
+    from collections.abc import Sequence  # deferred: this module imports typing only
+
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray):
+        return list(value)  # Airflow's lazy sequence of a mapped task's XComs
+    return None

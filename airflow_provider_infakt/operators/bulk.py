@@ -3,12 +3,10 @@ inFakt's own rate limit, resumable after a crash, with its progress in the log."
 
 from __future__ import annotations
 
-import ast
 import collections
 import dataclasses
 import datetime as dt
 import itertools
-import json
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -253,23 +251,12 @@ class InfaktBulkDeliverInvoicesOperator(DeclaresLedgerInlet, BaseOperator):
             )
 
     def _id_list(self) -> list[Any]:
-        """The rendered ``invoice_ids`` as a list (a JSON text of a list, or plain Jinja's text of one)."""
-        value: Any = self.invoice_ids
-        if isinstance(value, str):
-            text = value.strip()
-            try:
-                value = json.loads(text)
-            except RecursionError:  # '[[[[...' nested deeper than Python's stack: no list of ids
-                value = None
-            except ValueError:
-                try:  # plain Jinja renders a list of strings as Python shows it: ['a', 'b']
-                    value = ast.literal_eval(text)
-                except (ValueError, SyntaxError, MemoryError, RecursionError):
-                    value = None
-        if isinstance(value, (list, tuple)) or (
-            not isinstance(value, (str, bytes, dict, set, frozenset)) and isinstance(value, Sequence)
-        ):
-            return list(value)  # a list, a tuple, or Airflow's lazy sequence of a mapped task's XComs
+        """The rendered ``invoice_ids`` as a list (see :func:`~airflow_provider_infakt.types.rendered_list`)."""
+        from airflow_provider_infakt.types import rendered_list
+
+        ids = rendered_list(self.invoice_ids)
+        if ids is not None:
+            return ids
         shown = repr(self.invoice_ids)
         raise AirflowFailException(
             f"Nothing was sent: invoice_ids={shown[:80]}{'...' if len(shown) > 80 else ''} is not a list of "

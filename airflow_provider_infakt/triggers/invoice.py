@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -17,9 +17,10 @@ from airflow_provider_infakt.api import aio as _aio
 from airflow_provider_infakt.api.client import describe_exception as _describe
 from airflow_provider_infakt.api.errors import InfaktError
 from airflow_provider_infakt.api.vocabulary import describe_wait, statuses_accepted
+from airflow_provider_infakt.api.watch import InvoiceWatch, apoll
 from airflow_provider_infakt.hooks import connection as _connection  # noqa: F401
-from airflow_provider_infakt.hooks.infakt import InfaktHook
-from airflow_provider_infakt.types import Status
+from airflow_provider_infakt.triggers.pool import pooled_client
+from airflow_provider_infakt.types import Status, WaitFor
 
 
 def _utc_now() -> str:
@@ -135,14 +136,8 @@ class InfaktInvoiceTrigger(BaseTrigger):
         return TriggerEvent({"status": "error", "invoice_id": self.invoice_id, "message": message})
 
     async def _run(self) -> TriggerEvent:
-        client = await InfaktHook(infakt_conn_id=self.infakt_conn_id).get_async_client()
-        try:
+        async with pooled_client(self.infakt_conn_id) as client:  # shared with every trigger on this connection
             return await self._wait(client)
-        finally:
-            try:
-                await client.aclose()
-            except Exception as exc:  # the wait's outcome stands; a failed close only leaks a socket
-                self.log.warning("Closing the inFakt client failed: %s", _describe(exc))
 
     async def _wait(self, client: _aio.AsyncInfaktClient) -> TriggerEvent:
         backoff = self.poke_interval
@@ -185,3 +180,136 @@ class InfaktInvoiceTrigger(BaseTrigger):
                 self._last_status, self._last_error = f"{invoice.status!r} (read {_utc_now()})", None
             remaining = self._remaining()
             await asyncio.sleep(delay if remaining is None else max(0.0, min(delay, remaining)))
+
+
+class InfaktInvoiceSetTrigger(BaseTrigger):
+    """Polls a set of invoices through the list endpoint until every one of them (``wait_for="all"``),
+    or one (``"any"``), has reached one of ``target_statuses`` (or a later status, unless
+    ``exact_status``); the reads each poll makes are planned by
+    :class:`~airflow_provider_infakt.api.watch.InvoiceWatch`: about one read per hundred invoices.
+
+    It ends with exactly one event, whose payload is a dict with ``status``:
+
+    - ``"success"``: ``invoice_ids`` (those that reached the target, in input order) and
+      ``invoice_statuses`` (``{"<invoice id>": status}``, the last status read of each invoice);
+    - ``"error"``: ``message``, for an answer that waiting will not change (an invoice that is gone: 404,
+      naming it; 401, 403, ...), an unusable connection, or any unexpected exception;
+    - ``"timeout"``: ``message``, when ``timeout_at`` passed first, naming the invoices still pending
+      and their last statuses.
+
+    Each poll is logged as one line (how many reached, the first ids pending, the reads it cost). Polls
+    are ``poke_interval`` apart, with 10 % jitter; 429, 5xx answers and connection errors are waited out
+    with exponential backoff. The HTTP client is the process's pooled one for the connection
+    (:func:`~airflow_provider_infakt.triggers.pool.pooled_client`), under its shared read budget.
+
+    :param invoice_ids: the invoices (numeric ids, or on v3 uuids), validated.
+    :param target_statuses: normalized statuses to wait for.
+    :param infakt_conn_id: the inFakt connection.
+    :param poke_interval: seconds between polls.
+    :param timeout_at: Unix time after which the trigger gives up with a timeout event; None waits forever.
+    :param max_backoff: the longest wait after a rate limit or a failed read, in seconds.
+    :param exact_status: end the wait only on ``target_statuses`` themselves, not on later statuses.
+    :param wait_for: ``all`` (every invoice) or ``any`` (the first one).
+    :param known_statuses: the last statuses already read (``{"<invoice id>": status}``), e.g. by the
+        sensor's first poke: the first poll is narrowed by them.
+    """
+
+    def __init__(
+        self,
+        invoice_ids: Sequence[int | str],
+        target_statuses: Sequence[Status],
+        infakt_conn_id: str = "infakt_default",
+        poke_interval: float = 60.0,
+        timeout_at: float | None = None,
+        max_backoff: float = 600.0,
+        exact_status: bool = False,
+        wait_for: WaitFor = "all",
+        known_statuses: Mapping[str, Status | None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.invoice_ids = list(invoice_ids)
+        self.target_statuses = list(target_statuses)
+        self.infakt_conn_id = infakt_conn_id
+        self.poke_interval = float(poke_interval)
+        self.timeout_at = timeout_at
+        self.max_backoff = float(max_backoff)
+        self.exact_status = bool(exact_status)
+        self.wait_for: WaitFor = wait_for
+        self.known_statuses = dict(known_statuses or {})
+        self._last_error: str | None = None
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Class path and every constructor argument."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "invoice_ids": list(self.invoice_ids),
+                "target_statuses": list(self.target_statuses),
+                "infakt_conn_id": self.infakt_conn_id,
+                "poke_interval": self.poke_interval,
+                "timeout_at": self.timeout_at,
+                "max_backoff": self.max_backoff,
+                "exact_status": self.exact_status,
+                "wait_for": self.wait_for,
+                "known_statuses": dict(self.known_statuses),
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until done; yield one event and return. Never raises (as :meth:`InfaktInvoiceTrigger.run`)."""
+        try:
+            event = await self._run()
+        except Exception as exc:  # the trigger's contract: exactly one event, whatever happens
+            if not isinstance(exc, InfaktError):
+                self.log.error("Waiting for %d invoices failed unexpectedly: %s", len(self.invoice_ids), _describe(exc))
+            message = str(exc) if isinstance(exc, InfaktError) else f"Cannot wait: unexpected {_describe(exc)}"
+            event = TriggerEvent({"status": "error", "message": message})
+        yield event
+
+    async def _run(self) -> TriggerEvent:
+        async with pooled_client(self.infakt_conn_id) as client:
+            watch = InvoiceWatch(
+                self.invoice_ids,
+                statuses_accepted(self.target_statuses, self.exact_status),
+                client.settings.api_version,
+                wait_for=self.wait_for,
+                known=self.known_statuses,
+            )
+            return await self._wait(client, watch)
+
+    async def _wait(self, client: _aio.AsyncInfaktClient, watch: InvoiceWatch) -> TriggerEvent:
+        backoff = self.poke_interval
+        waiting_for = describe_wait(self.target_statuses, self.exact_status)
+        while True:
+            remaining = None if self.timeout_at is None else self.timeout_at - time.time()
+            if remaining is not None and remaining <= 0:
+                return self._timeout_event(watch, waiting_for)
+            try:
+                await apoll(watch, client)
+            except InfaktError as exc:
+                if not exc.retryable:
+                    return TriggerEvent({"status": "error", "message": watch.failure(exc)})
+                retry_after = getattr(exc, "retry_after", None)
+                backoff = min(self.max_backoff, max(backoff * 2, retry_after or 0.0))
+                self.log.warning("Reading the invoices failed (%s); trying again in %.0f s.", exc, backoff)
+                self._last_error = str(exc)
+                delay = backoff
+            else:
+                self._last_error = None
+                if watch.done:
+                    self.log.info("%s", watch.progress(waiting_for))
+                    return TriggerEvent(
+                        {"status": "success", "invoice_ids": watch.reached, "invoice_statuses": watch.known()}
+                    )
+                backoff = self.poke_interval
+                delay = self.poke_interval * random.uniform(0.9, 1.1)
+                self.log.info("%s; next poll in %.0f s.", watch.progress(waiting_for), delay)
+            remaining = None if self.timeout_at is None else self.timeout_at - time.time()
+            await asyncio.sleep(delay if remaining is None else max(0.0, min(delay, remaining)))
+
+    def _timeout_event(self, watch: InvoiceWatch, waiting_for: str) -> TriggerEvent:
+        seen = watch.progress(waiting_for).replace("; reads this poll", "; reads in the last poll")
+        message = f"Not every invoice reached {waiting_for} before the sensor's timeout: {seen}"
+        if self._last_error:
+            message += f"; the last poll failed: {self._last_error}"
+        return TriggerEvent({"status": "timeout", "message": message + "."})

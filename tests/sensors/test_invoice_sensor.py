@@ -35,7 +35,7 @@ def sensor(**kwargs: Any) -> InfaktInvoiceSensor:
 def test_fields_and_default_deferrable(monkeypatch):
     task = sensor(invoice_id="{{ ti.xcom_pull('deliver') }}")
     assert task.invoice_id == "{{ ti.xcom_pull('deliver') }}"
-    assert set(task.template_fields) == {"invoice_id", "target_status", "infakt_conn_id"}
+    assert set(task.template_fields) == {"invoice_id", "invoice_ids", "target_status", "infakt_conn_id"}
     assert task.target_status == "sent"
     assert task.deferrable is False
     monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "true")

@@ -84,6 +84,29 @@ for sensor_mode in ("poke", "reschedule", "deferrable"):
             )
         globals()[f"sensor_dag_{suffix}"] = sensor_dag
 
+# One sensor for many invoices, in each mode: ids and target from the run's conf; "_any" waits for the
+# first invoice, "_soft" skips instead of failing.
+for sensor_mode in ("poke", "reschedule", "deferrable"):
+    for variant in ("all", "any", "soft"):
+        with DAG(
+            f"infakt_test_set_sensor_{sensor_mode}_{variant}",
+            schedule=None,
+            start_date=START,
+            render_template_as_native_obj=True,
+        ) as set_sensor_dag:
+            InfaktInvoiceSensor(
+                task_id="wait",
+                invoice_ids="{{ dag_run.conf['invoice_ids'] }}",
+                target_status="{{ dag_run.conf.get('target_status', 'paid') }}",
+                wait_for="any" if variant == "any" else "all",
+                deferrable=sensor_mode == "deferrable",
+                mode="reschedule" if sensor_mode == "reschedule" else "poke",
+                poke_interval=0.2,
+                timeout=4,
+                soft_fail=variant == "soft",
+            )
+        globals()[f"set_sensor_dag_{sensor_mode}_{variant}"] = set_sensor_dag
+
 # The delivery-outcome model under faults (issue 8): a short in-flight window so tests stay quick, and
 # an on_retry_callback that can act "between two tries" (a customer paying, say) as a conf key asks.
 
