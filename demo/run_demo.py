@@ -8,7 +8,8 @@
 4. prepares a local Airflow (SQLite metadata database in ``.demo/airflow``; DAGs from ``example_dags``);
 5. runs ``airflow dags test`` for each demo DAG with its configuration: ``example_infakt_deliver``,
    then ``example_infakt_deliver_and_wait`` (deliver, wait until sent, wait until paid, deferred), then
-   ``example_infakt_month_end`` (list the added drafts, deliver them in one paced task, summarise);
+   ``example_infakt_month_end`` (list the added drafts, deliver them in one paced task, summarise, wait
+   with one deferred sensor until all are paid: the emulator pays each a few seconds after its delivery);
 6. prints what the emulator delivered and what each task returned (XCom).
 
 Airflow's own output goes to ``.demo/<dag_id>.log``.
@@ -98,6 +99,9 @@ def _shown(value: Any) -> str:
     if isinstance(value, list) and len(value) > SHOWN_VALUES:
         head = json.dumps(value[:SHOWN_VALUES])[:-1]
         return f"{head}, ... ({len(value)} in all)]"
+    if isinstance(value, dict) and len(value) > SHOWN_VALUES:
+        head = json.dumps(dict(list(value.items())[:SHOWN_VALUES]))[:-1]
+        return f"{head}, ... ({len(value)} in all)}}"
     return json.dumps(value)
 
 
@@ -143,7 +147,8 @@ def _summary_lines(log: pathlib.Path) -> list[str]:
     lines = log.read_text(errors="replace").splitlines()
     found = [line[line.index("Month end: ") :] for line in lines if "Month end: " in line]
     progress = [line[line.index("Progress: ") :] for line in lines if "Progress: " in line]
-    return [line.split(" [airflow.", 1)[0] for line in found[-1:] + progress[-1:]]
+    waited = [line[line.index("] ") + 2 :] for line in lines if " of " in line and "invoice(s) reached" in line]
+    return [line.split(" [airflow", 1)[0] for line in found[-1:] + progress[-1:] + waited[-1:]]
 
 
 def main() -> int:

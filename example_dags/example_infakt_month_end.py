@@ -1,4 +1,4 @@
-"""Month end: deliver every draft invoice of the account in one task, then summarise.
+"""Month end: deliver every draft invoice of the account in one task, summarise, then wait until paid.
 
 1. ``list_drafts`` lists the account's draft invoices (optionally narrowed by ``id_from`` / ``id_to`` in
    the run's configuration) and returns their ids;
@@ -6,7 +6,10 @@
    delivery requests a minute), with a progress line in its log at most every 10 seconds; an Airflow
    retry sends only what is left;
 3. ``summarise`` prints how many were found, delivered and not delivered (and why), also when some
-   were not, and then fails the run if any invoice was left undelivered, so nobody misses it.
+   were not, and then fails the run if any invoice was left undelivered, so nobody misses it;
+4. ``wait_until_paid``: one sensor waits, deferred, until every delivered invoice is paid. It reads them
+   through inFakt's invoice list: for N invoices with contiguous ids at most ceil(N/100) + 1 reads a poll
+   (31 for 3,000), fewer as they are paid; it returns the ids and pushes XCom ``invoice_statuses``.
 
 The connection ``infakt_default`` says where inFakt is (``make demo`` points it at the bundled emulator).
 """
@@ -23,6 +26,7 @@ except ImportError:  # Airflow 2.10+
 
 from airflow_provider_infakt.operators.bulk import InfaktBulkDeliverInvoicesOperator
 from airflow_provider_infakt.operators.list import InfaktListInvoicesOperator
+from airflow_provider_infakt.sensors.invoice import InfaktInvoiceSensor
 
 with DAG(
     dag_id="example_infakt_month_end",
@@ -65,4 +69,14 @@ with DAG(
             raise RuntimeError(f"{len(found) - len(delivered)} invoice(s) were not delivered; see above")
         return {"found": len(found), "delivered": len(delivered), "failed": len(failed)}
 
-    deliver >> summarise()
+    wait_paid = InfaktInvoiceSensor(
+        task_id="wait_until_paid",
+        invoice_ids=deliver.output,
+        target_status="paid",
+        deferrable=True,
+        # short for the demo, whose customers pay within seconds; a real month end polls every few minutes
+        poke_interval=2,
+        timeout=datetime.timedelta(days=30).total_seconds(),
+    )
+
+    deliver >> summarise() >> wait_paid

@@ -23,6 +23,8 @@ RUNS: dict[str, tuple[dict[str, object], int | None]] = {
 }
 #: What the emulator must have delivered after a DAG's run, where that is not its conf's invoice_id.
 DELIVERED = {"example_infakt_month_end": [1, 2, 3, 4, 5]}
+#: Seconds after its delivery the emulator marks an invoice paid, for DAGs that wait on many invoices.
+PAID_AFTER_DELIVERY = {"example_infakt_month_end": 0.5}
 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda path: path.name)
@@ -45,8 +47,12 @@ def test_example_dag_runs_to_success(airflow_db, infakt_emulator, use_connection
     use_connection()
     if reads_before_payment is not None:
         pay_after_reads(conf["invoice_id"], reads=reads_before_payment, after_route="deliver")
+    infakt_emulator.pay_after_delivery(PAID_AFTER_DELIVERY.get(dag_id))
     run = run_dag(dag_id, conf)
     assert run.state == "success", run.tasks
     assert run.tasks and all(state == "success" for state, _ in run.tasks.values()), run.tasks
     expected = DELIVERED.get(dag_id) or [conf["invoice_id"]]
     assert [d.invoice_id for d in infakt_emulator.deliveries] == expected
+    if dag_id == "example_infakt_month_end":  # it ends waiting until every delivered invoice is paid
+        assert run.xcom[("wait_until_paid", -1, "return_value")] == expected
+        assert run.xcom[("wait_until_paid", -1, "invoice_statuses")] == {str(i): "paid" for i in expected}
