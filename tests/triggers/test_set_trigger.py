@@ -72,9 +72,10 @@ def test_one_success_event_with_every_status(infakt_emulator, conn, version):
 def test_waits_until_every_invoice_is_paid(infakt_emulator, conn):
     ids = [infakt_emulator.create_invoice(status="sent", client_id=1)["id"] for _ in range(3)]
 
-    def pay():
-        for invoice_id in ids:
-            time.sleep(0.15)
+    def pay():  # one invoice after each read: the trigger must poll again and again
+        for n, invoice_id in enumerate(ids, start=1):
+            while sum(1 for r in infakt_emulator.requests if r.status == 200) < n:
+                time.sleep(0.01)
             infakt_emulator.mark_paid(invoice_id)
 
     payer = threading.Thread(target=pay, daemon=True)
