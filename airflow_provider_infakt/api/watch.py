@@ -246,7 +246,9 @@ class InvoiceWatch:
             if len(run) == 1:
                 yield from self._one(run[0])
                 continue
-            seen, _ = yield from self._list(ListRead(None, run[0], run[-1]), most_pages=None)
+            # at most 100 ids: one page, unless the server ignored the id filter (then those not on the
+            # first page are read by themselves, not the whole account's list)
+            seen, _ = yield from self._list(ListRead(None, run[0], run[-1]), most_pages=1)
             for ref in run:
                 if ref in seen:
                     self._record(ref, seen[ref])

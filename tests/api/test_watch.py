@@ -211,3 +211,16 @@ def test_property_every_status_reported_is_one_read_and_every_pending_invoice_is
         )
         for ref in rng.sample(universe, min(len(universe), 5)):  # the month goes on between polls
             account.statuses[ref] = rng.choice(STATUSES)
+
+
+def test_a_server_ignoring_the_id_filter_costs_one_page_a_window_not_the_whole_list():
+    class IgnoresIds(Account):
+        def answer(self, read):
+            if isinstance(read, ListRead):
+                read = ListRead(read.status, None, None, read.cursor)
+            return super().answer(read)
+
+    account = IgnoresIds({i: "sent" for i in range(1, 2001)})
+    watch = InvoiceWatch([1500, 1501, 1502], ["paid"], "v3")
+    assert account.poll(watch) == 1 + 3  # the window's first page (ids 1-100), then each by itself
+    assert watch.statuses == {1500: "sent", 1501: "sent", 1502: "sent"}
