@@ -39,7 +39,6 @@ import dataclasses
 import json
 import os
 import pathlib
-import re
 import sys
 import time
 import traceback
@@ -265,7 +264,7 @@ class Browser:
 
         :param url_part: a part of the request URL.
         """
-        for entry in self.driver.get_log("performance"):
+        for entry in self.driver.get_log("performance"):  # type: ignore[no-untyped-call]
             message = json.loads(entry["message"])["message"]
             if message.get("method") != "Network.responseReceived":
                 continue
@@ -273,11 +272,26 @@ class Browser:
             if url_part not in response["url"]:
                 continue
             try:
-                body = self.driver.execute_cdp_cmd("Network.getResponseBody", {"requestId": message["params"]["requestId"]})
+                body = self.driver.execute_cdp_cmd(
+                    "Network.getResponseBody", {"requestId": message["params"]["requestId"]}
+                )
             except WebDriverException:
                 continue
             text = base64.b64decode(body["body"]).decode() if body.get("base64Encoded") else body["body"]
             yield int(response["status"]), text
+
+    def annotate(self, text: str) -> None:
+        """Pin a note to the bottom of the page, for the next screenshot (added after a step's checks).
+
+        :param text: the note.
+        """
+        self.driver.execute_script(
+            "const d = document.createElement('div'); d.textContent = arguments[0];"
+            "d.style.cssText = 'position:fixed;bottom:0;left:0;right:0;z-index:99999;padding:8px;"
+            "background:#ffd;color:#000;border-top:1px solid #aa8;font:14px monospace';"
+            "document.body.appendChild(d);",
+            text,
+        )
 
     def quit(self) -> None:
         """Close the browser and its driver."""
@@ -297,7 +311,7 @@ def _xpath_literal(text: str) -> str:
     """``text`` as an XPath string literal."""
     if "'" not in text:
         return f"'{text}'"
-    return "concat(" + ", \"'\", ".join(f"'{part}'" for part in text.split("'")) + ")"
+    return "concat(" + ', "\'", '.join(f"'{part}'" for part in text.split("'")) + ")"
 
 
 class Api:
@@ -390,7 +404,9 @@ class Check:
         b = self.b
         b.click("the Admin menu", By.XPATH, "//button[normalize-space()='Admin']")
         b.click("Admin -> Connections", By.XPATH, "//*[@role='menuitem'][normalize-space()='Connections']")
-        b.wait("the Connections page", lambda d: urllib.parse.urlsplit(d.current_url).path.rstrip("/") == "/connections")
+        b.wait(
+            "the Connections page", lambda d: urllib.parse.urlsplit(d.current_url).path.rstrip("/") == "/connections"
+        )
         b.click("the 'Add Connection' button", By.XPATH, "//button[normalize-space()='Add Connection']")
         dialog = "//*[@role='dialog']"
         b.find("the Add Connection dialog", By.XPATH, dialog)
@@ -533,13 +549,17 @@ class Check:
         cells = [b.text(cell) for cell in b.driver.find_elements(By.XPATH, f"{row}/td")]
         b.shot("connection-saved")
         if CONNECTION_TYPE not in cells or self.host not in cells:
-            raise StepFailed(f"the list's row for {self.conn_id!r} shows {cells}, not type {CONNECTION_TYPE} and host {self.host}")
+            raise StepFailed(
+                f"the list's row for {self.conn_id!r} shows {cells}, not type {CONNECTION_TYPE} and host {self.host}"
+            )
         stored = Api(self.d).connection(self.conn_id)
         if stored is None:
             raise StepFailed(f"the REST API does not know {self.conn_id!r} after saving")
         extra = json.loads(stored.get("extra") or "{}")
         wrong = [
-            f"{key}={stored.get(key)!r}" for key, want in (("conn_type", CONNECTION_TYPE), ("host", self.host)) if stored.get(key) != want
+            f"{key}={stored.get(key)!r}"
+            for key, want in (("conn_type", CONNECTION_TYPE), ("host", self.host))
+            if stored.get(key) != want
         ]
         wrong += [f"extra.{key}={extra.get(key)!r}" for key, want in extras.items() if extra.get(key) != want]
         if not stored.get("password"):
@@ -592,11 +612,14 @@ class Check:
             expected = invoice_page_url(self.d.web_url, ti["invoice_id"])
             link = self._open_extra_link(ti)
             href = link.get_attribute("href")
-            label = f"{ti['dag_id']}.{ti['task_id']}" + (f"[{ti['map_index']}]" if ti["map_index"] not in (-1, None) else "")
+            label = f"{ti['dag_id']}.{ti['task_id']}" + (
+                f"[{ti['map_index']}]" if ti["map_index"] not in (-1, None) else ""
+            )
             b.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", link)
-            b.shot(f"task-instance-{ti['dag_id']}-extra-link".replace("_", "-"))
             if href != expected:
                 raise StepFailed(f"{label}: the 'inFakt invoice' link points at {href!r}, not {expected!r}")
+            b.annotate(f"ui_check: the 'inFakt invoice' link of {label} points at {href}")
+            b.shot(f"task-instance-{ti['dag_id']}-extra-link".replace("_", "-"))
             if number == 0:
                 self._follow(link, expected, ti)
             checked.append(f"{label} -> {href}")
@@ -611,7 +634,9 @@ class Check:
             path += f"/mapped/{int(ti['map_index'])}"
         b.driver.get(self.d.api_url + path)
         b.find("the task instance's state (Success)", By.XPATH, "//*[normalize-space()='Success']")
-        b.click("the task instance's 'Details' tab", By.XPATH, "//*[self::a or self::button][normalize-space()='Details']")
+        b.click(
+            "the task instance's 'Details' tab", By.XPATH, "//*[self::a or self::button][normalize-space()='Details']"
+        )
         return b.find(
             "the 'inFakt invoice' extra link on the Details tab",
             By.XPATH,
@@ -630,17 +655,12 @@ class Check:
         heading = b.text(b.find("the invoice page's heading", By.TAG_NAME, "h1"))
         number = self._invoice_number(ti["invoice_id"])
         # shown in the screenshot (a headless browser has no address bar); added after the checks above
-        driver.execute_script(
-            "const d = document.createElement('div'); d.textContent = arguments[0];"
-            "d.style.cssText = 'position:fixed;bottom:0;left:0;right:0;padding:8px;background:#ffd;"
-            "border-top:1px solid #aa8;font:14px monospace';"
-            "document.body.appendChild(d);",
-            f"ui_check: this tab was opened by the 'inFakt invoice' link; its URL: {driver.current_url}",
-        )
+        b.annotate(f"ui_check: this tab was opened by the 'inFakt invoice' link; its URL: {driver.current_url}")
         b.shot("invoice-page")
         if heading != f"Faktura {number}":
             raise StepFailed(
-                f"the link's page {driver.current_url} shows {heading!r}, not invoice {ti['invoice_id']}'s 'Faktura {number}'"
+                f"the link's page {driver.current_url} shows {heading!r}, "
+                f"not invoice {ti['invoice_id']}'s 'Faktura {number}'"
             )
         driver.close()
         driver.switch_to.window(original)
@@ -685,7 +705,7 @@ def run(deployment: Deployment, browser: Browser, conn_id: str) -> list[Result]:
             result.status = "PASS"
         except StepFailed as exc:
             result.status, result.detail = "FAIL", str(exc)
-        except Exception as exc:  # noqa: BLE001 - a broken step is reported like a failed one
+        except Exception as exc:  # a broken step (a crash of the driver, say) is reported like a failed one
             result.status = "FAIL"
             result.detail = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
             traceback.print_exc(file=sys.stderr)

@@ -62,7 +62,9 @@ class Processes:
         :param log: the file its stdout and stderr go to.
         """
         out: IO[bytes] = log.open("ab")
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(  # noqa: S603 - our own command lines
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         out.close()
         self.started.append((name, process))
         return process
@@ -115,9 +117,9 @@ def _start_emulator(processes: Processes) -> str:
     out = DEV / "emulator.url"
     out.unlink(missing_ok=True)
     command = [str(BIN / "infakt-emulator"), "--host", "127.0.0.1", "--port", "0"]
-    with out.open("wb") as url_file:
-        process = subprocess.Popen(
-            command, stdout=url_file, stderr=log.open("ab"), start_new_session=True, env=dict(os.environ)
+    with out.open("wb") as url_file, log.open("ab") as err:
+        process = subprocess.Popen(  # noqa: S603 - our own command line
+            command, stdout=url_file, stderr=err, start_new_session=True, env=dict(os.environ)
         )
     processes.started.append(("emulator", process))
     deadline = time.monotonic() + 30
@@ -161,7 +163,9 @@ def _run(command: list[str], env: dict[str, str], log: pathlib.Path, timeout: fl
     with log.open("ab") as out:
         out.write(f"\n$ {' '.join(command)}\n".encode())
         out.flush()
-        result = subprocess.run(command, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout, check=False)
+        result = subprocess.run(  # noqa: S603 - our own command lines
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout, check=False
+        )
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:4])} ... exited with {result.returncode}; see {log}")
 
@@ -293,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--screenshots",
                 args.screenshots,
             ]
-            status = subprocess.run(check, check=False).returncode
+            status = subprocess.run(check, check=False).returncode  # noqa: S603 - our own command line
     except KeyboardInterrupt:
         status = 130
     except RuntimeError as exc:
