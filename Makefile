@@ -22,7 +22,7 @@ PYTEST_ARGS ?=
 # `make dist`: the sdist and wheel go to dist/; the wheel is tried in DIST_VENV, made afresh each time.
 DIST_VENV ?= .dist-venv
 
-.PHONY: venv test test-floor test-matrix lint demo bench mutation dist clean
+.PHONY: venv test test-floor test-matrix lint demo bench mutation dist clean e2e-ui
 
 venv: $(STAMP)
 
@@ -77,6 +77,18 @@ dist: $(STAMP)
 	$(DIST_VENV)/bin/python tools/dist_smoke.py installed
 	$(BIN)/uv pip uninstall --quiet --python $(DIST_VENV)/bin/python aiohttp
 	$(DIST_VENV)/bin/python tools/dist_smoke.py without-emulator-extra
+
+# The browser check (e2e/ui_check.py) against the running deployment that .e2e/deployment.json describes
+# (`make e2e` writes it). Debian's chromium and chromium-driver are installed when missing; selenium goes
+# into its own small venv (4.52 needs a certifi newer than some indexes have). Screenshots: .e2e/screenshots.
+UI_VENV ?= .venv-ui
+SELENIUM ?= selenium==4.51.0
+e2e-ui:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
+	test -x $(UI_VENV)/bin/python || $(PYTHON) -m venv $(UI_VENV)
+	$(UI_VENV)/bin/python -c "import selenium" 2>/dev/null || $(UI_VENV)/bin/python -m pip install --quiet "$(SELENIUM)"
+	$(UI_VENV)/bin/python e2e/ui_check.py --deployment .e2e/deployment.json --screenshots .e2e/screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check airflow_provider_infakt tests benchmarks example_dags demo tools

@@ -57,7 +57,12 @@ EXTRAS: dict[str, ExtraField] = {
         'true (inFakt\'s documented limits), false, or {"get_per_minute": N, "other_per_minute": M}',
         in_form=False,
     ),
-    "web_url": ExtraField("Invoice page URL", "string", "Template of the invoice link, with {invoice_id}"),
+    "web_url": ExtraField(
+        "Invoice page URL",
+        "string",
+        "Template of the invoice link, with {invoice_id} "
+        "(default https://app.infakt.pl/app/faktury/{invoice_id}; with the sandbox, app.sandbox-infakt.pl)",
+    ),
 }
 #: The names of :data:`EXTRAS`, in order.
 EXTRA_FIELDS = tuple(EXTRAS)

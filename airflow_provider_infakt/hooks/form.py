@@ -34,7 +34,8 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "timeout": "30",
         "deadline": "70",
         "max_retries": "3",
-        "web_url": "https://app.example/invoices/{invoice_id}",
+        # the link's default (links.DEFAULT_WEB_URL; not imported: links imports Airflow)
+        "web_url": "https://app.infakt.pl/app/faktury/{invoice_id}",
     },
 }
 
