@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 STATUS_XCOM_KEY = "invoice_status"
 #: XCom key of ``{"<invoice id>": status}``, the last status read of each invoice (a set).
 STATUSES_XCOM_KEY = "invoice_statuses"
+#: The most invoices one sensor waits on (its trigger's arguments carry every id and status).
+MAX_INVOICE_IDS = 10_000
 #: What ``wait_for`` may be.
 WAIT_FOR = ("all", "any")
 
@@ -100,7 +102,7 @@ class InfaktInvoiceSensor(BaseSensorOperator):
 
     :param invoice_id: the invoice: an int, a string of digits, or on v3 an invoice uuid (templated).
     :param invoice_ids: instead of ``invoice_id``, many invoices (templated): a list, a JSON text of a
-        list, or an upstream task's output. Give exactly one of the two.
+        list, or an upstream task's output; at most :data:`MAX_INVOICE_IDS`. Give exactly one of the two.
     :param target_status: one normalized status or a list of them (templated; checked in ``execute``; a
         list rendered as text by plain Jinja, ``"['paid', 'sent']"``, is read as that list).
     :param exact_status: end the wait only on ``target_status`` itself, not on a later status.
@@ -169,6 +171,11 @@ class InfaktInvoiceSensor(BaseSensorOperator):
             raise AirflowFailException(
                 f"invoice_ids={shown[:80]}{'...' if len(shown) > 80 else ''} is {what}; give a non-empty list, a "
                 'JSON text of one ("[1, 2, 3]") or an upstream task\'s output'
+            )
+        if len(values) > MAX_INVOICE_IDS:
+            raise AirflowFailException(
+                f"invoice_ids holds {len(values)} ids; one sensor waits on at most {MAX_INVOICE_IDS:,} (its "
+                "trigger carries them all): split them over several sensors, e.g. with .expand()"
             )
         api_version = self._refusing(lambda: hook.settings.api_version)
         refs: dict[int | str, None] = {}

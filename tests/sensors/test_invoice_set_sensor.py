@@ -56,6 +56,7 @@ def test_arguments_are_refused_when_the_dag_is_parsed(kwargs, expected):
         ({"a": 1}, "is not a list of invoice ids"),
         ([1, 2, -3], "invoice_ids[2] (position 3 of 3): invalid invoice_id -3"),
         ("[1, true]", "invoice_ids[1] (position 2 of 2)"),
+        (list(range(1, 10_002)), "invoice_ids holds 10001 ids; one sensor waits on at most 10,000"),
     ],
 )
 def test_bad_ids_fail_before_any_request(infakt_emulator, conn, ids, expected):
