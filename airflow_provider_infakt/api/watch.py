@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Collection, Generator, Mapping, Sequence
+from collections.abc import Collection, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ._core import next_cursor
@@ -354,20 +354,12 @@ class InvoiceWatch:
             yield from self._one(ref)
 
 
-def _perform(client: InfaktClient, read: Read) -> Invoice | InvoicePage:
+def _call(read: Read) -> tuple[str, dict[str, Any]]:
+    """The client method that makes ``read``, with its arguments (the same for both clients)."""
     if isinstance(read, OneRead):
-        return client.get_invoice(read.invoice_id)
-    return client.list_invoices(
-        status=read.status, page_size=PAGE_SIZE, cursor=read.cursor, id_from=read.id_from, id_to=read.id_to
-    )
-
-
-async def _aperform(client: AsyncInfaktClient, read: Read) -> Invoice | InvoicePage:
-    if isinstance(read, OneRead):
-        return await client.get_invoice(read.invoice_id)
-    return await client.list_invoices(
-        status=read.status, page_size=PAGE_SIZE, cursor=read.cursor, id_from=read.id_from, id_to=read.id_to
-    )
+        return "get_invoice", {"invoice_id": read.invoice_id}
+    filters = {"status": read.status, "cursor": read.cursor, "id_from": read.id_from, "id_to": read.id_to}
+    return "list_invoices", {"page_size": PAGE_SIZE, **filters}
 
 
 def poll(watch: InvoiceWatch, client: InfaktClient) -> None:
@@ -376,7 +368,14 @@ def poll(watch: InvoiceWatch, client: InfaktClient) -> None:
     :param watch: the watch; its statuses are updated read by read.
     :param client: the sync client of the watch's connection.
     """
-    _drive(watch.poll(), lambda read: _perform(client, read))
+    steps = watch.poll()
+    answer: Invoice | InvoicePage | None = None
+    while True:
+        try:
+            method, arguments = _call(steps.send(answer))
+        except StopIteration:
+            return
+        answer = getattr(client, method)(**arguments)
 
 
 async def apoll(watch: InvoiceWatch, client: AsyncInfaktClient) -> None:
@@ -389,17 +388,7 @@ async def apoll(watch: InvoiceWatch, client: AsyncInfaktClient) -> None:
     answer: Invoice | InvoicePage | None = None
     while True:
         try:
-            read = steps.send(answer)
+            method, arguments = _call(steps.send(answer))
         except StopIteration:
             return
-        answer = await _aperform(client, read)
-
-
-def _drive(steps: _Steps, perform: Callable[[Read], Invoice | InvoicePage]) -> None:
-    answer: Invoice | InvoicePage | None = None
-    while True:
-        try:
-            read = steps.send(answer)
-        except StopIteration:
-            return
-        answer = perform(read)
+        answer = await getattr(client, method)(**arguments)

@@ -28,7 +28,88 @@ def _utc_now() -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
 
 
-class InfaktInvoiceTrigger(BaseTrigger):
+class _PollingTrigger(BaseTrigger):
+    """What both inFakt triggers share: the contract of exactly one event, the deadline, the backoff."""
+
+    def __init__(
+        self,
+        target_statuses: Sequence[Status],
+        infakt_conn_id: str,
+        poke_interval: float,
+        timeout_at: float | None,
+        max_backoff: float,
+        exact_status: bool,
+    ) -> None:
+        super().__init__()
+        self.target_statuses = list(target_statuses)
+        self.infakt_conn_id = infakt_conn_id
+        self.poke_interval = float(poke_interval)
+        self.timeout_at = timeout_at
+        self.max_backoff = float(max_backoff)
+        self.exact_status = bool(exact_status)
+        #: The last failed read's message (None once a read succeeds), for the timeout message.
+        self._last_error: str | None = None
+
+    def _common_arguments(self) -> dict[str, Any]:
+        """The constructor arguments both triggers take, for :meth:`serialize`."""
+        return {
+            "target_statuses": list(self.target_statuses),
+            "infakt_conn_id": self.infakt_conn_id,
+            "poke_interval": self.poke_interval,
+            "timeout_at": self.timeout_at,
+            "max_backoff": self.max_backoff,
+            "exact_status": self.exact_status,
+        }
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until done; yield one event and return. Never raises: any exception (a connection the
+        provider cannot use, a bug, a surprise from a library) becomes the one ``"error"`` event, with a
+        short message that holds no e-mail address. Only cancellation (the triggerer stopping the
+        trigger) goes through."""
+        try:
+            async with pooled_client(self.infakt_conn_id) as client:  # shared with every trigger on it
+                event = await self._wait(client)
+        except Exception as exc:  # the trigger's contract: exactly one event, whatever happens
+            if isinstance(exc, InfaktError):
+                message = str(exc)
+            else:
+                self.log.error("Waiting for %s failed unexpectedly: %s", self._subject(), _describe(exc))
+                message = f"Cannot wait: unexpected {_describe(exc)}"
+            event = self._event("error", message=message)
+        yield event
+
+    def _subject(self) -> str:
+        """What is waited for, as a log line names it."""
+        raise NotImplementedError
+
+    def _event(self, status: str, **payload: Any) -> TriggerEvent:
+        """The one event, with ``status`` and what this trigger adds to every payload."""
+        return TriggerEvent({"status": status, **payload})
+
+    async def _wait(self, client: _aio.AsyncInfaktClient) -> TriggerEvent:
+        raise NotImplementedError
+
+    def _remaining(self) -> float | None:
+        return None if self.timeout_at is None else self.timeout_at - time.time()
+
+    def _backoff(self, previous: float, exc: InfaktError) -> float:
+        """The wait after a failed read that waiting may cure: doubled, at least ``Retry-After``, capped."""
+        self._last_error = str(exc)
+        return min(self.max_backoff, max(previous * 2, getattr(exc, "retry_after", None) or 0.0))
+
+    def _next_poll(self) -> float:
+        """The wait after a successful read: ``poke_interval`` +-10 % (triggers deferred together drift
+        apart instead of polling in bursts)."""
+        self._last_error = None
+        return self.poke_interval * random.uniform(0.9, 1.1)
+
+    async def _pause(self, delay: float) -> None:
+        """Sleep ``delay`` seconds, or until the deadline if that comes first."""
+        remaining = self._remaining()
+        await asyncio.sleep(delay if remaining is None else max(0.0, min(delay, remaining)))
+
+
+class InfaktInvoiceTrigger(_PollingTrigger):
     """Polls an invoice with the async client until it has reached one of ``target_statuses``: the status
     itself or a later one (``sent`` is reached by ``paid`` too; see
     :data:`~airflow_provider_infakt.api.vocabulary.STATUS_REACHED_BY`), or with ``exact_status`` only
@@ -47,7 +128,9 @@ class InfaktInvoiceTrigger(BaseTrigger):
     Reads are ``poke_interval`` apart, with 10 % jitter so that triggers deferred together do not poll
     in bursts. Rate limits (429), 5xx answers and connection errors are waited out with exponential
     backoff (honouring ``Retry-After``), never turned into a failure. Nothing blocks the event loop: the
-    connection is looked up asynchronously and all I/O goes through httpx.
+    connection is looked up asynchronously and all I/O goes through httpx. The HTTP client is the
+    process's pooled one for the connection (:func:`~airflow_provider_infakt.triggers.pool.pooled_client`),
+    under its shared read budget.
 
     :param invoice_id: the invoice (numeric id, or on v3 a uuid).
     :param target_statuses: normalized statuses to wait for (``draft``, ``sent``, ``printed``,
@@ -69,75 +152,32 @@ class InfaktInvoiceTrigger(BaseTrigger):
         max_backoff: float = 600.0,
         exact_status: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(target_statuses, infakt_conn_id, poke_interval, timeout_at, max_backoff, exact_status)
         self.invoice_id = invoice_id
-        self.target_statuses = list(target_statuses)
-        self.exact_status = bool(exact_status)
-        # What the timeout message reports: the last status read (and when), and whether the last read failed.
+        #: The last status read (and when), for the timeout message.
         self._last_status: str | None = None
-        self._last_error: str | None = None
-        self.infakt_conn_id = infakt_conn_id
-        self.poke_interval = float(poke_interval)
-        self.timeout_at = timeout_at
-        self.max_backoff = float(max_backoff)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and every constructor argument."""
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "invoice_id": self.invoice_id,
-                "target_statuses": list(self.target_statuses),
-                "infakt_conn_id": self.infakt_conn_id,
-                "poke_interval": self.poke_interval,
-                "timeout_at": self.timeout_at,
-                "max_backoff": self.max_backoff,
-                "exact_status": self.exact_status,
-            },
-        )
+        return f"{type(self).__module__}.{type(self).__qualname__}", {
+            "invoice_id": self.invoice_id,
+            **self._common_arguments(),
+        }
 
-    def _remaining(self) -> float | None:
-        return None if self.timeout_at is None else self.timeout_at - time.time()
+    def _subject(self) -> str:
+        return f"invoice {self.invoice_id}"
 
-    def _last_seen(self) -> str:
-        """What the last reads found, for the timeout message."""
-        seen = f"its last status was {self._last_status}" if self._last_status else "no read succeeded"
-        return seen + (f"; the last read failed: {self._last_error}" if self._last_error else "") + "."
+    def _event(self, status: str, **payload: Any) -> TriggerEvent:
+        return TriggerEvent({"status": status, "invoice_id": self.invoice_id, **payload})
 
     def _timeout_event(self) -> TriggerEvent:
-        return TriggerEvent(
-            {
-                "status": "timeout",
-                "invoice_id": self.invoice_id,
-                "message": f"Invoice {self.invoice_id} did not reach "
-                f"{describe_wait(self.target_statuses, self.exact_status)} before the sensor's timeout; "
-                + self._last_seen(),
-            }
+        seen = f"its last status was {self._last_status}" if self._last_status else "no read succeeded"
+        seen += f"; the last read failed: {self._last_error}" if self._last_error else ""
+        waiting_for = describe_wait(self.target_statuses, self.exact_status)
+        return self._event(
+            "timeout",
+            message=f"Invoice {self.invoice_id} did not reach {waiting_for} before the sensor's timeout; {seen}.",
         )
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll until done; yield one event and return. Never raises: any exception (a connection the
-        provider cannot use, a bug, a surprise from a library) becomes the one ``"error"`` event, with a
-        short message that holds no e-mail address. Only cancellation (the triggerer stopping the
-        trigger) goes through."""
-        try:
-            event = await self._run()
-        except Exception as exc:  # the trigger's contract: exactly one event, whatever happens
-            if not isinstance(exc, InfaktError):
-                self.log.error("Waiting for invoice %s failed unexpectedly: %s", self.invoice_id, _describe(exc))
-            event = self._error_event(exc)
-        yield event
-
-    def _error_event(self, exc: Exception) -> TriggerEvent:
-        if isinstance(exc, InfaktError):
-            message = str(exc)
-        else:
-            message = f"Cannot wait: unexpected {_describe(exc)}"
-        return TriggerEvent({"status": "error", "invoice_id": self.invoice_id, "message": message})
-
-    async def _run(self) -> TriggerEvent:
-        async with pooled_client(self.infakt_conn_id) as client:  # shared with every trigger on this connection
-            return await self._wait(client)
 
     async def _wait(self, client: _aio.AsyncInfaktClient) -> TriggerEvent:
         backoff = self.poke_interval
@@ -151,25 +191,14 @@ class InfaktInvoiceTrigger(BaseTrigger):
                 invoice = await client.get_invoice(self.invoice_id)
             except InfaktError as exc:
                 if not exc.retryable:
-                    return TriggerEvent(
-                        {"status": "error", "invoice_id": self.invoice_id, "message": f"Cannot wait: {exc}"}
-                    )
-                retry_after = getattr(exc, "retry_after", None)
-                backoff = min(self.max_backoff, max(backoff * 2, retry_after or 0.0))
-                self.log.warning(
-                    "Reading invoice %s failed (%s); trying again in %.0f s.", self.invoice_id, exc, backoff
-                )
-                self._last_error = str(exc)
-                delay = backoff
+                    return self._event("error", message=f"Cannot wait: {exc}")
+                delay = backoff = self._backoff(backoff, exc)
+                self.log.warning("Reading invoice %s failed (%s); trying again in %.0f s.", self.invoice_id, exc, delay)
             else:
                 if invoice.status in accepted:
                     self.log.info("Invoice %s is %r.", self.invoice_id, invoice.status)
-                    return TriggerEvent(
-                        {"status": "success", "invoice_id": self.invoice_id, "invoice_status": invoice.status}
-                    )
-                backoff = self.poke_interval
-                # +-10 % jitter: triggers deferred together drift apart instead of polling in bursts.
-                delay = self.poke_interval * random.uniform(0.9, 1.1)
+                    return self._event("success", invoice_status=invoice.status)
+                backoff, delay = self.poke_interval, self._next_poll()
                 self.log.info(
                     "Invoice %s is %r; waiting for %s, next read in %.0f s.",
                     self.invoice_id,
@@ -177,12 +206,11 @@ class InfaktInvoiceTrigger(BaseTrigger):
                     waiting_for,
                     delay,
                 )
-                self._last_status, self._last_error = f"{invoice.status!r} (read {_utc_now()})", None
-            remaining = self._remaining()
-            await asyncio.sleep(delay if remaining is None else max(0.0, min(delay, remaining)))
+                self._last_status = f"{invoice.status!r} (read {_utc_now()})"
+            await self._pause(delay)
 
 
-class InfaktInvoiceSetTrigger(BaseTrigger):
+class InfaktInvoiceSetTrigger(_PollingTrigger):
     """Polls a set of invoices through the list endpoint until every one of them (``wait_for="all"``),
     or one (``"any"``), has reached one of ``target_statuses`` (or a later status, unless
     ``exact_status``); the reads each poll makes are planned by
@@ -226,90 +254,52 @@ class InfaktInvoiceSetTrigger(BaseTrigger):
         wait_for: WaitFor = "all",
         known_statuses: Mapping[str, Status | None] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(target_statuses, infakt_conn_id, poke_interval, timeout_at, max_backoff, exact_status)
         self.invoice_ids = list(invoice_ids)
-        self.target_statuses = list(target_statuses)
-        self.infakt_conn_id = infakt_conn_id
-        self.poke_interval = float(poke_interval)
-        self.timeout_at = timeout_at
-        self.max_backoff = float(max_backoff)
-        self.exact_status = bool(exact_status)
         self.wait_for: WaitFor = wait_for
         self.known_statuses = dict(known_statuses or {})
-        self._last_error: str | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and every constructor argument."""
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "invoice_ids": list(self.invoice_ids),
-                "target_statuses": list(self.target_statuses),
-                "infakt_conn_id": self.infakt_conn_id,
-                "poke_interval": self.poke_interval,
-                "timeout_at": self.timeout_at,
-                "max_backoff": self.max_backoff,
-                "exact_status": self.exact_status,
-                "wait_for": self.wait_for,
-                "known_statuses": dict(self.known_statuses),
-            },
+        return f"{type(self).__module__}.{type(self).__qualname__}", {
+            "invoice_ids": list(self.invoice_ids),
+            **self._common_arguments(),
+            "wait_for": self.wait_for,
+            "known_statuses": dict(self.known_statuses),
+        }
+
+    def _subject(self) -> str:
+        return f"{len(self.invoice_ids)} invoices"
+
+    async def _wait(self, client: _aio.AsyncInfaktClient) -> TriggerEvent:
+        accepted = statuses_accepted(self.target_statuses, self.exact_status)
+        watch = InvoiceWatch(
+            self.invoice_ids, accepted, client.settings.api_version, wait_for=self.wait_for, known=self.known_statuses
         )
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll until done; yield one event and return. Never raises (as :meth:`InfaktInvoiceTrigger.run`)."""
-        try:
-            event = await self._run()
-        except Exception as exc:  # the trigger's contract: exactly one event, whatever happens
-            if not isinstance(exc, InfaktError):
-                self.log.error("Waiting for %d invoices failed unexpectedly: %s", len(self.invoice_ids), _describe(exc))
-            message = str(exc) if isinstance(exc, InfaktError) else f"Cannot wait: unexpected {_describe(exc)}"
-            event = TriggerEvent({"status": "error", "message": message})
-        yield event
-
-    async def _run(self) -> TriggerEvent:
-        async with pooled_client(self.infakt_conn_id) as client:
-            watch = InvoiceWatch(
-                self.invoice_ids,
-                statuses_accepted(self.target_statuses, self.exact_status),
-                client.settings.api_version,
-                wait_for=self.wait_for,
-                known=self.known_statuses,
-            )
-            return await self._wait(client, watch)
-
-    async def _wait(self, client: _aio.AsyncInfaktClient, watch: InvoiceWatch) -> TriggerEvent:
         backoff = self.poke_interval
         waiting_for = describe_wait(self.target_statuses, self.exact_status)
         while True:
-            remaining = None if self.timeout_at is None else self.timeout_at - time.time()
+            remaining = self._remaining()
             if remaining is not None and remaining <= 0:
                 return self._timeout_event(watch, waiting_for)
             try:
                 await apoll(watch, client)
             except InfaktError as exc:
                 if not exc.retryable:
-                    return TriggerEvent({"status": "error", "message": watch.failure(exc)})
-                retry_after = getattr(exc, "retry_after", None)
-                backoff = min(self.max_backoff, max(backoff * 2, retry_after or 0.0))
-                self.log.warning("Reading the invoices failed (%s); trying again in %.0f s.", exc, backoff)
-                self._last_error = str(exc)
-                delay = backoff
+                    return self._event("error", message=watch.failure(exc))
+                delay = backoff = self._backoff(backoff, exc)
+                self.log.warning("Reading the invoices failed (%s); trying again in %.0f s.", exc, delay)
             else:
-                self._last_error = None
                 if watch.done:
                     self.log.info("%s", watch.progress(waiting_for))
-                    return TriggerEvent(
-                        {"status": "success", "invoice_ids": watch.reached, "invoice_statuses": watch.known()}
-                    )
-                backoff = self.poke_interval
-                delay = self.poke_interval * random.uniform(0.9, 1.1)
+                    return self._event("success", invoice_ids=watch.reached, invoice_statuses=watch.known())
+                backoff, delay = self.poke_interval, self._next_poll()
                 self.log.info("%s; next poll in %.0f s.", watch.progress(waiting_for), delay)
-            remaining = None if self.timeout_at is None else self.timeout_at - time.time()
-            await asyncio.sleep(delay if remaining is None else max(0.0, min(delay, remaining)))
+            await self._pause(delay)
 
     def _timeout_event(self, watch: InvoiceWatch, waiting_for: str) -> TriggerEvent:
         seen = watch.progress(waiting_for).replace("; reads this poll", "; reads in the last poll")
         message = f"Not every invoice reached {waiting_for} before the sensor's timeout: {seen}"
         if self._last_error:
             message += f"; the last poll failed: {self._last_error}"
-        return TriggerEvent({"status": "timeout", "message": message + "."})
+        return self._event("timeout", message=message + ".")

@@ -11,21 +11,7 @@ import pytest
 from airflow_provider_infakt._compat import AirflowFailException, AirflowSensorTimeout
 from airflow_provider_infakt.sensors.invoice import STATUS_XCOM_KEY, InfaktInvoiceSensor
 
-
-class FakeTI:
-    def __init__(self) -> None:
-        self.pushed: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed[key] = value
-
-
-@pytest.fixture
-def conn(infakt_emulator, monkeypatch):
-    c = infakt_emulator.connection()
-    c["extra"]["max_retries"] = 0
-    monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps(c))
-    return c
+from .conftest import FakeTI
 
 
 def sensor(**kwargs: Any) -> InfaktInvoiceSensor:

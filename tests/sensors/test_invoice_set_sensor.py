@@ -3,7 +3,6 @@ emulator (the modes on a real Airflow are in tests/dags/test_set_sensor.py)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -12,21 +11,7 @@ from airflow_provider_infakt._compat import AirflowFailException
 from airflow_provider_infakt.sensors.invoice import STATUSES_XCOM_KEY, InfaktInvoiceSensor
 from airflow_provider_infakt.triggers.invoice import InfaktInvoiceSetTrigger
 
-
-class FakeTI:
-    def __init__(self) -> None:
-        self.pushed: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed[key] = value
-
-
-@pytest.fixture
-def conn(infakt_emulator, monkeypatch):
-    c = infakt_emulator.connection()
-    c["extra"]["max_retries"] = 0
-    monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps(c))
-    return c
+from .conftest import FakeTI
 
 
 def sensor(**kwargs: Any) -> InfaktInvoiceSensor:

@@ -19,30 +19,6 @@ from airflow_provider_infakt.triggers.invoice import InfaktInvoiceTrigger
 SLOW = 0.2
 
 
-@pytest.fixture(autouse=True, scope="module")
-def airflow_secrets_backends_loaded():
-    """Airflow 3 loads its secrets backends on the first connection lookup of a process, a one-time
-    cost of Airflow's own that a real triggerer pays once, before any particular trigger matters."""
-    try:
-        from airflow.sdk.execution_time.supervisor import ensure_secrets_backend_loaded
-    except ImportError:  # Airflow 2: the trigger looks connections up in a worker thread
-        return
-    ensure_secrets_backend_loaded()
-
-
-@pytest.fixture
-def conn(infakt_emulator, monkeypatch):
-    def use(**kind):
-        extra = kind.pop("extra", {})
-        c = infakt_emulator.connection(**kind)
-        c["extra"].update(extra)
-        monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps(c))
-        return c
-
-    use()
-    return use
-
-
 def _waited_for_a_cpu() -> float:
     """Seconds this thread has spent runnable but not running, waiting for a CPU (Linux schedstat;
     0 where the kernel does not tell)."""

@@ -4,22 +4,11 @@ closed by its last user, whichever way that user leaves."""
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
 
 from airflow_provider_infakt.triggers import pool
 from airflow_provider_infakt.triggers.invoice import InfaktInvoiceSetTrigger, InfaktInvoiceTrigger
-
-from .test_invoice_trigger import airflow_secrets_backends_loaded  # noqa: F401 - a fixture
-
-
-@pytest.fixture
-def conn(infakt_emulator, monkeypatch):
-    c = infakt_emulator.connection()
-    c["extra"]["max_retries"] = 0
-    monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps(c))
-    return c
 
 
 @pytest.fixture

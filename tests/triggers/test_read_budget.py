@@ -10,8 +10,6 @@ from airflow_provider_infakt.api.ratelimit import reset_shared_limiters
 from airflow_provider_infakt.triggers import pool
 from airflow_provider_infakt.triggers.invoice import InfaktInvoiceTrigger
 
-from .test_invoice_trigger import airflow_secrets_backends_loaded  # noqa: F401 - a fixture
-
 TIME_SCALE = 10  # the emulator's minute: 6 s
 GET_PER_MINUTE = 300  # inFakt's
 

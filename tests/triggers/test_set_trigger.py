@@ -12,19 +12,7 @@ import pytest
 
 from airflow_provider_infakt.triggers.invoice import InfaktInvoiceSetTrigger
 
-from .test_invoice_trigger import airflow_secrets_backends_loaded, run_trigger  # noqa: F401 - a fixture
-
-
-@pytest.fixture
-def conn(infakt_emulator, monkeypatch):
-    def use(**kind):
-        c = infakt_emulator.connection(**kind)
-        c["extra"]["max_retries"] = 0
-        monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps(c))
-        return c
-
-    use()
-    return use
+from .test_invoice_trigger import run_trigger
 
 
 def test_serialize_round_trip_carries_every_argument():
