@@ -22,7 +22,7 @@ PYTEST_ARGS ?=
 # `make dist`: the sdist and wheel go to dist/; the wheel is tried in DIST_VENV, made afresh each time.
 DIST_VENV ?= .dist-venv
 
-.PHONY: venv test test-floor test-matrix lint demo bench mutation dist clean
+.PHONY: venv test test-floor test-matrix lint demo bench mutation dist clean e2e
 
 venv: $(STAMP)
 
@@ -86,6 +86,33 @@ lint: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python demo/run_demo.py
+
+# `make e2e`: a distributed Airflow on this machine (CeleryExecutor with two workers, scheduler, dag-processor,
+# triggerer, api-server; PostgreSQL and Redis on loopback) against the emulator, driven through the REST API by
+# e2e/run.py; everything it starts lives under .e2e/ and is stopped at the end (docs/e2e.md). Its own venv,
+# E2E_VENV, pins Airflow as `venv` does; Debian's postgresql and redis-server are installed when missing.
+# E2E_UI=0 skips the browser check; E2E_ARGS goes to the driver (`--help`).
+E2E_AIRFLOW_VERSION ?= 3.3.2
+E2E_VENV ?= .venv-e2e
+E2E_STAMP := $(E2E_VENV)/.installed-e2e-airflow-$(E2E_AIRFLOW_VERSION)
+E2E_CONSTRAINTS := $(wildcard constraints/airflow-$(E2E_AIRFLOW_VERSION).txt)
+E2E_ARGS ?=
+
+$(E2E_STAMP): pyproject.toml $(E2E_CONSTRAINTS)
+	test -x $(E2E_VENV)/bin/python || $(PYTHON) -m venv $(E2E_VENV)
+	$(E2E_VENV)/bin/python -m pip install --quiet --upgrade uv
+	$(E2E_VENV)/bin/uv pip install --quiet --compile-bytecode --python $(E2E_VENV)/bin/python \
+		$(E2E_CONSTRAINTS:%=--constraint %) "apache-airflow==$(E2E_AIRFLOW_VERSION)" \
+		apache-airflow-providers-celery psycopg2-binary asyncpg -e ".[emulator]"
+	rm -f $(E2E_VENV)/.installed-e2e-airflow-*
+	touch $@
+
+e2e: $(E2E_STAMP)
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then \
+		echo "Installing Debian's postgresql and redis-server"; \
+		apt-get update -qq && apt-get install -y -qq -o DPkg::Lock::Timeout=600 postgresql redis-server; \
+	fi
+	$(E2E_VENV)/bin/python e2e/run.py $(E2E_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-floor $(AIRFLOW_MATRIX:%=.venv-%) .matrix .pytest_cache .mypy_cache .ruff_cache \
