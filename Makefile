@@ -79,10 +79,11 @@ dist: $(STAMP)
 	$(DIST_VENV)/bin/python tools/dist_smoke.py without-emulator-extra
 
 lint: $(STAMP)
-	$(BIN)/ruff check airflow_provider_infakt tests benchmarks example_dags demo tools
-	$(BIN)/ruff format --check airflow_provider_infakt tests benchmarks example_dags demo tools
+	$(BIN)/ruff check airflow_provider_infakt tests benchmarks example_dags demo tools e2e
+	$(BIN)/ruff format --check airflow_provider_infakt tests benchmarks example_dags demo tools e2e
 	$(BIN)/mypy
 	$(BIN)/mypy tools
+	$(BIN)/mypy e2e
 
 demo: $(STAMP)
 	$(BIN)/python demo/run_demo.py

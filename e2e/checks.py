@@ -232,7 +232,9 @@ def _role(pid: int, main: int, task: int) -> str:
         return "task process (the TI's pid)"
     if pid == ancestors(task)[1]:
         return "Celery pool process running the task's supervisor"
-    return "Celery pool process" if "ForkPoolWorker" in command_line(pid) else "child of the Celery main process"
+    if "ForkPoolWorker" in command_line(pid):
+        return "Celery pool process"
+    return "helper process of the Celery worker (Airflow's stale DAG bundle cleanup)"
 
 
 def _judge_drill(api: AirflowApi, emulator: Emulator, result: DrillResult, killed_host: str) -> None:
@@ -358,6 +360,20 @@ class ScanResult:
     found: list[tuple[str, str]]
 
 
+def find_secrets(paths: Iterable[Path], values: dict[str, str]) -> list[tuple[str, str]]:
+    """Which of ``values`` each file holds (read as bytes, decoded leniently).
+
+    :param paths: the files.
+    :param values: secret name -> value.
+    :returns: ``(file, secret name)`` for each secret found in a file.
+    """
+    found: list[tuple[str, str]] = []
+    for path in paths:
+        text = path.read_bytes().decode(errors="replace")
+        found += [(str(path), name) for name, value in values.items() if value in text]
+    return found
+
+
 def scan_logs(folders: Iterable[Path], task_folder: Path, values: dict[str, str]) -> ScanResult:
     """Read every file under ``folders`` and look for each of ``values``.
 
@@ -365,12 +381,6 @@ def scan_logs(folders: Iterable[Path], task_folder: Path, values: dict[str, str]
     :param task_folder: where task logs are (counted apart).
     :param values: secret name -> value.
     """
-    files = task_logs = 0
-    found: list[tuple[str, str]] = []
-    for folder in folders:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            files += 1
-            task_logs += path.is_relative_to(task_folder)
-            text = path.read_bytes().decode(errors="replace")
-            found += [(str(path), name) for name, value in values.items() if value in text]
-    return ScanResult(files, task_logs, found)
+    paths = [p for folder in folders for p in sorted(folder.rglob("*")) if p.is_file()]
+    task_logs = sum(1 for p in paths if p.is_relative_to(task_folder))
+    return ScanResult(len(paths), task_logs, find_secrets(paths, values))

@@ -174,6 +174,7 @@ class Processes:
         env: Mapping[str, str],
         cwd: Path,
         stop_signal: signal.Signals = signal.SIGTERM,
+        log_path: Path | None = None,
     ) -> Managed:
         """Start ``argv`` in a new session, its output appended to ``<log_dir>/<name>.log``.
 
@@ -182,8 +183,9 @@ class Processes:
         :param env: its whole environment.
         :param cwd: its working directory.
         :param stop_signal: the signal that asks it to stop.
+        :param log_path: where its output goes, if not to ``<log_dir>/<name>.log``.
         """
-        log_path = self.log_dir / f"{name}.log"
+        log_path = log_path or self.log_dir / f"{name}.log"
         with log_path.open("ab") as log:
             popen = subprocess.Popen(  # noqa: S603 - argv is built by the driver
                 list(argv),
@@ -252,18 +254,31 @@ class Processes:
         return killed
 
 
-def leftovers(paths: Sequence[Path], exclude: Iterable[int]) -> list[tuple[int, str]]:
-    """Processes whose command line or working directory points into one of ``paths``.
+def session_of(pid: int) -> int | None:
+    """The session id of ``pid``, or None when it is gone.
+
+    :param pid: the process.
+    """
+    fields = _stat_fields(pid)
+    return int(fields[3]) if fields else None
+
+
+def leftovers(paths: Sequence[Path], sessions: Iterable[int], exclude: Iterable[int]) -> list[tuple[int, str]]:
+    """Processes whose command line or working directory points into one of ``paths``, or that belong
+    to one of ``sessions`` (every process the driver started leads a session of its own, which its
+    children inherit unless they leave it).
 
     Relative arguments are read against the process's own working directory; postgres and redis
     rewrite their command lines, but work inside their data directories, which the working directory
     shows.
 
     :param paths: absolute directories (``.e2e``, ``.venv-e2e``).
+    :param sessions: session ids (the pids of the processes the driver started).
     :param exclude: process ids not to report (the driver itself and its ancestors).
     :returns: ``(pid, command line)`` of each such process.
     """
     skip = set(exclude)
+    ours = set(sessions)
     roots = [str(p) for p in paths]
 
     def inside(text: str) -> bool:
@@ -279,7 +294,7 @@ def leftovers(paths: Sequence[Path], exclude: Iterable[int]) -> list[tuple[int, 
             cwd = ""
         args = command_args(pid)
         resolved = [os.path.normpath(os.path.join(cwd, a)) if cwd and "/" in a else a for a in args]
-        if inside(cwd) or any(inside(a) for a in resolved):
+        if session_of(pid) in ours or inside(cwd) or any(inside(a) for a in resolved):
             found.append((pid, command_line(pid)))
     return found
 

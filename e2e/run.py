@@ -40,6 +40,7 @@ from checks import (
     both_workers,
     crash_drill,
     deliveries_per_invoice,
+    find_secrets,
     mapped_hosts,
     scan_logs,
     secret_values,
@@ -62,6 +63,8 @@ MAPPED_INVOICES = 20
 DEFER_SENDING = 6
 #: ... and each sent invoice is paid this many seconds later, so ``wait_until_paid`` defers too.
 PAY_AFTER = 25
+#: Seconds the browser check may take.
+UI_TIMEOUT = 420
 
 
 @dataclass
@@ -80,6 +83,9 @@ class Summary:
     drill: DrillResult | None = None
     ui: str = "not run"
     scan: ScanResult | None = None
+    scan_control: bool = False
+    #: How many credentials and how many customer e-mail addresses the scan looked for.
+    needles: tuple[int, int] = (0, 0)
     killed_at_stop: list[str] = field(default_factory=list)
     left: list[tuple[int, str]] | None = None
 
@@ -247,10 +253,11 @@ def write_deployment_file(
     return path
 
 
-def run_ui_check(deployment_file: Path, work: Path, summary: Summary) -> None:
+def run_ui_check(deployment_file: Path, work: Path, procs: Processes, summary: Summary) -> None:
     """Run ``e2e/ui_check.py --deployment <file>`` (the browser check) unless ``E2E_UI=0`` or it is absent.
 
     :param deployment_file: ``.e2e/deployment.json``.
+    :param procs: where the process is registered (it and whatever it leaves are stopped at the end).
     :param work: the ``.e2e`` folder (its output goes to ``ui-check.log`` there).
     :param summary: the summary.
     """
@@ -258,19 +265,15 @@ def run_ui_check(deployment_file: Path, work: Path, summary: Summary) -> None:
     if os.environ.get("E2E_UI") == "0" or not script.exists():
         summary.ui = "skipped (E2E_UI=0)" if script.exists() else "skipped (no e2e/ui_check.py)"
         return
+    # Its output stays out of logs/: it types the demo API key into the connection form, and may say so.
     log_path = work / "ui-check.log"
-    with log_path.open("wb") as log:
-        try:
-            done = subprocess.run(  # noqa: S603
-                [sys.executable, str(script), "--deployment", str(deployment_file)],
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                timeout=420,
-            )
-            code: int | str = done.returncode
-        except subprocess.TimeoutExpired:
-            code = "timeout (420 s)"
+    argv = [sys.executable, str(script), "--deployment", str(deployment_file)]
+    check = procs.start("ui-check", argv, os.environ, ROOT, log_path=log_path)
+    try:
+        code: int | str = check.popen.wait(timeout=UI_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        code = f"timeout ({UI_TIMEOUT} s)"
+        procs.stop([check], 5)
     summary.ui = "passed" if code == 0 else f"FAILED ({code}; see {log_path})"
     summary.check(code == 0, f"the browser check failed ({code}); see {log_path}")
     tail = log_path.read_text(errors="replace").splitlines()[-12:]
@@ -334,6 +337,8 @@ def print_summary(summary: Summary) -> None:
             )
         )
         rows += [("", f"{name} in {file}") for file, name in scan.found]
+        rows.append(("  looked for", f"{summary.needles[0]} demo credentials, {summary.needles[1]} customer e-mails"))
+        rows.append(("  control: API key found in deployment.json", "yes" if summary.scan_control else "NO"))
     rows.append(("processes killed at teardown", ", ".join(summary.killed_at_stop) or "none"))
     left = summary.left
     rows.append(("processes left after teardown", "not checked" if left is None else str(len(left))))
@@ -364,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work)
     (work / "logs").mkdir(parents=True)
     procs = Processes(work / "logs")
+    print(f"make e2e: everything under {work}; each process's output in {work / 'logs'}", flush=True)
     needles: dict[str, str] = {}
     try:
         deployment, emulator, api = start_deployment(procs, work, summary)
@@ -383,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         summary.check(not extra, f"invoices delivered that no run was given: {extra}")
         summary.hosts = tis_per_host(summary.runs, api)
         deployment_file = write_deployment_file(work, deployment, emulator, delivered_tis(summary, ids))
-        run_ui_check(deployment_file, work, summary)
+        run_ui_check(deployment_file, work, procs, summary)
         needles = secret_values(emulator)
     except CheckFailed as exc:
         summary.check(False, str(exc))
@@ -391,9 +397,12 @@ def main(argv: list[str] | None = None) -> int:
         summary.check(False, f"{type(exc).__name__}: {exc}")
         traceback.print_exc()
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second Ctrl-C must not cut the teardown
+            signal.signal(sig, signal.SIG_IGN)
         summary.killed_at_stop = procs.stop_all()
         summary.step("every process stopped")
-        summary.left = leftovers([work, Path(sys.prefix)], exclude=ancestors(os.getpid()))
+        sessions = [m.pid for m in procs.started]
+        summary.left = leftovers([work, Path(sys.prefix)], sessions, exclude=ancestors(os.getpid()))
         summary.check(not summary.left, f"processes left running: {summary.left}")
         for pid, _cmd in summary.left:  # do not leave them to the machine
             try:
@@ -404,6 +413,15 @@ def main(argv: list[str] | None = None) -> int:
         summary.scan = scan_logs([work / "logs", work / "airflow" / "logs"], work / "logs" / "tasks", needles)
         summary.check(not summary.scan.found, f"secrets found in logs: {len(summary.scan.found)}")
         summary.check(summary.scan.task_logs > 0, "no task log was found to scan")
+        # The control: the same search finds the API key where it is meant to be.
+        summary.scan_control = find_secrets([work / "deployment.json"], needles) == [
+            (str(work / "deployment.json"), "API_KEY")
+        ]
+        summary.check(summary.scan_control, "the secrets scan did not find the API key in deployment.json")
+        summary.needles = (
+            sum(1 for n in needles if "@" not in needles[n]),
+            sum(1 for v in needles.values() if "@" in v),
+        )
     else:
         summary.check(False, "the secrets scan did not run (the deployment did not get that far)")
     print_summary(summary)
