@@ -133,9 +133,18 @@ class Deployment:
         self.procs.start("dag-processor", [self.airflow, "dag-processor"], self.env, run)
         self.procs.start("triggerer", [self.airflow, "triggerer", "--skip-serve-logs"], self.env, run)
         api = [self.airflow, "api-server", "--host", "127.0.0.1", "--port", str(self.api_port), "--workers", "1"]
-        self.procs.start("api-server", api, self.env, run)
+        self.procs.start("api-server", api, self.api_server_env(), run)
         for n in (1, 2):
             self.start_worker(n)
+
+    def api_server_env(self) -> dict[str, str]:
+        """The api-server's environment: with ``e2e/airflow_patches`` first on ``PYTHONPATH`` when that
+        folder exists (an ``airflow_local_settings`` the browser check brings for the api-server only)."""
+        patches = self.root / "e2e" / "airflow_patches"
+        if not patches.is_dir():
+            return self.env
+        path = os.pathsep.join(filter(None, [str(patches), self.env.get("PYTHONPATH")]))
+        return {**self.env, "PYTHONPATH": path}
 
     def start_worker(self, n: int) -> Managed:
         """Start Celery worker ``n`` (host name ``worker<n>-e2e``, Celery node ``worker<n>@e2e``).

@@ -213,7 +213,8 @@ def delivered_tis(summary: Summary, ids: list[int]) -> list[dict[str, Any]]:
     if summary.drill is not None:
         invoice_of[("e2e_infakt_crash_drill", -1)] = summary.drill.invoice_id
     found = []
-    for run in summary.runs:
+    # The crash drill's run last: a plain delivery comes first for a check that opens the first one.
+    for run in sorted(summary.runs, key=lambda r: r.dag_id == "e2e_infakt_crash_drill"):
         for ti in run.task_instances:
             key = (run.dag_id, ti["map_index"])
             if ti["task_id"] == "deliver_invoice" and ti["state"] == "success" and key in invoice_of:
@@ -254,7 +255,8 @@ def write_deployment_file(
 
 
 def run_ui_check(deployment_file: Path, work: Path, procs: Processes, summary: Summary) -> None:
-    """Run ``e2e/ui_check.py --deployment <file>`` (the browser check) unless ``E2E_UI=0`` or it is absent.
+    """Run ``e2e/ui_check.py --deployment <file>`` (the browser check) unless ``E2E_UI=0`` or it is absent,
+    with this venv's Python or the one ``E2E_UI_PYTHON`` names.
 
     :param deployment_file: ``.e2e/deployment.json``.
     :param procs: where the process is registered (it and whatever it leaves are stopped at the end).
@@ -267,7 +269,7 @@ def run_ui_check(deployment_file: Path, work: Path, procs: Processes, summary: S
         return
     # Its output stays out of logs/: it types the demo API key into the connection form, and may say so.
     log_path = work / "ui-check.log"
-    argv = [sys.executable, str(script), "--deployment", str(deployment_file)]
+    argv = [os.environ.get("E2E_UI_PYTHON") or sys.executable, str(script), "--deployment", str(deployment_file)]
     check = procs.start("ui-check", argv, os.environ, ROOT, log_path=log_path)
     try:
         code: int | str = check.popen.wait(timeout=UI_TIMEOUT)
