@@ -93,6 +93,8 @@ class Deployment:
             AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"{self.api_url}/execution/",
             AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{ADMIN_USER}:admin",
             AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(home / "passwords.json"),
+            # The connection form's "Test" button (Airflow 3 hides it by default); the browser check presses it.
+            AIRFLOW__CORE__TEST_CONNECTION="Enabled",
             AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=pg.sqlalchemy_url,
             AIRFLOW__CELERY__BROKER_URL=f"redis://127.0.0.1:{self.redis_port}/0",
             AIRFLOW__CELERY__RESULT_BACKEND="db+" + pg.sqlalchemy_url,
