@@ -22,7 +22,7 @@ PYTEST_ARGS ?=
 # `make dist`: the sdist and wheel go to dist/; the wheel is tried in DIST_VENV, made afresh each time.
 DIST_VENV ?= .dist-venv
 
-.PHONY: venv test test-floor test-matrix lint demo bench mutation dist clean e2e-ui
+.PHONY: venv test test-floor test-matrix lint demo bench mutation dist clean e2e e2e-ui ui-deps
 
 venv: $(STAMP)
 
@@ -79,26 +79,60 @@ dist: $(STAMP)
 	$(DIST_VENV)/bin/python tools/dist_smoke.py without-emulator-extra
 
 # The browser check (e2e/ui_check.py) against the running deployment that .e2e/deployment.json describes
-# (`make e2e` writes it). Debian's chromium and chromium-driver are installed when missing; selenium goes
+# (`make e2e` runs the check itself, before it stops the deployment; `make e2e-ui` is for a deployment that
+# is still up, e.g. `.venv/bin/python e2e/ui_dev_setup.py --keep`, whose file is .e2e-dev/deployment.json:
+# `make e2e-ui UI_DEPLOYMENT=.e2e-dev/deployment.json`). Debian's chromium and chromium-driver are installed when missing; selenium goes
 # into its own small venv (4.52 needs a certifi newer than some indexes have). Screenshots: .e2e/screenshots.
 UI_VENV ?= .venv-ui
 SELENIUM ?= selenium==4.51.0
-e2e-ui:
+UI_DEPLOYMENT ?= .e2e/deployment.json
+ui-deps:
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
+		(apt-get update -qq && apt-get install -y -qq -o DPkg::Lock::Timeout=600 chromium chromium-driver)
 	test -x $(UI_VENV)/bin/python || $(PYTHON) -m venv $(UI_VENV)
 	$(UI_VENV)/bin/python -c "import selenium" 2>/dev/null || $(UI_VENV)/bin/python -m pip install --quiet "$(SELENIUM)"
-	$(UI_VENV)/bin/python e2e/ui_check.py --deployment .e2e/deployment.json --screenshots .e2e/screenshots
+
+e2e-ui: ui-deps
+	$(UI_VENV)/bin/python e2e/ui_check.py --deployment $(UI_DEPLOYMENT) --screenshots .e2e/screenshots
 
 lint: $(STAMP)
-	$(BIN)/ruff check airflow_provider_infakt tests benchmarks example_dags demo tools
-	$(BIN)/ruff format --check airflow_provider_infakt tests benchmarks example_dags demo tools
+	$(BIN)/ruff check airflow_provider_infakt tests benchmarks example_dags demo tools e2e
+	$(BIN)/ruff format --check airflow_provider_infakt tests benchmarks example_dags demo tools e2e
 	$(BIN)/mypy
 	$(BIN)/mypy tools
+	$(BIN)/mypy e2e
 
 demo: $(STAMP)
 	$(BIN)/python demo/run_demo.py
 
+# `make e2e`: a distributed Airflow on this machine (CeleryExecutor with two workers, scheduler, dag-processor,
+# triggerer, api-server; PostgreSQL and Redis on loopback) against the emulator, driven through the REST API by
+# e2e/run.py; everything it starts lives under .e2e/ and is stopped at the end (docs/e2e.md). Its own venv,
+# E2E_VENV, pins Airflow as `venv` does; Debian's postgresql and redis-server are installed when missing.
+# E2E_UI=0 skips the browser check; E2E_ARGS goes to the driver (`--help`).
+E2E_AIRFLOW_VERSION ?= 3.3.2
+E2E_VENV ?= .venv-e2e
+E2E_STAMP := $(E2E_VENV)/.installed-e2e-airflow-$(E2E_AIRFLOW_VERSION)
+E2E_CONSTRAINTS := $(wildcard constraints/airflow-$(E2E_AIRFLOW_VERSION).txt)
+E2E_ARGS ?=
+
+$(E2E_STAMP): pyproject.toml $(E2E_CONSTRAINTS)
+	test -x $(E2E_VENV)/bin/python || $(PYTHON) -m venv $(E2E_VENV)
+	$(E2E_VENV)/bin/python -m pip install --quiet --upgrade uv
+	$(E2E_VENV)/bin/uv pip install --quiet --compile-bytecode --python $(E2E_VENV)/bin/python \
+		$(E2E_CONSTRAINTS:%=--constraint %) "apache-airflow==$(E2E_AIRFLOW_VERSION)" \
+		apache-airflow-providers-celery psycopg2-binary asyncpg -e ".[emulator]"
+	rm -f $(E2E_VENV)/.installed-e2e-airflow-*
+	touch $@
+
+e2e: $(E2E_STAMP)
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then \
+		echo "Installing Debian's postgresql and redis-server"; \
+		apt-get update -qq && apt-get install -y -qq -o DPkg::Lock::Timeout=600 postgresql redis-server; \
+	fi
+	@if [ "$$E2E_UI" != "0" ]; then $(MAKE) --no-print-directory ui-deps; fi
+	E2E_UI_PYTHON=$(abspath $(UI_VENV))/bin/python $(E2E_VENV)/bin/python e2e/run.py $(E2E_ARGS)
+
 clean:
 	rm -rf $(VENV) .venv-floor $(AIRFLOW_MATRIX:%=.venv-%) .matrix .pytest_cache .mypy_cache .ruff_cache \
-		$(DIST_VENV) dist
+		$(DIST_VENV) dist $(E2E_VENV) $(UI_VENV) .e2e .e2e-dev
