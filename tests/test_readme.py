@@ -49,7 +49,7 @@ def test_readme_is_ordered_for_its_readers():
         "Hook and client",
         "Testing your DAGs with the emulator",
         "Reliability: what a retry does",
-        "Production notes",
+        "Running in production",
         "Development",
         "License",
     ]
