@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib
 import json
 import math
@@ -124,22 +125,40 @@ class _Loop:
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self.beats: list[tuple[float, float]] = []  # (when, how late), loop time
+        # (when, how late, CPU time the loop's thread used meanwhile): a stall with little CPU in it was
+        # the machine's doing (other processes on the cores), or a blocking call that waits
+        self.beats: list[tuple[float, float, float]] = []
         self.events: list[tuple[float, Any]] = []  # (Unix time, payload)
+        self.collections: list[tuple[float, float, int]] = []  # garbage collections: (when, how long, generation)
         self._stop = asyncio.Event()
         self._beat: asyncio.Task[None] | None = None
+        self._gc_started = 0.0
+
+    def _gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            took = time.perf_counter() - self._gc_started
+            self.collections.append((self.loop.time(), took, info.get("generation", -1)))
 
     def start_heartbeat(self) -> None:
         async def heartbeat() -> None:
             while not self._stop.is_set():
-                started = self.loop.time()
+                started, cpu = self.loop.time(), time.thread_time()
                 await asyncio.sleep(0.01)
-                self.beats.append((started, self.loop.time() - started - 0.01))
+                if self._stop.is_set():  # the measurement is over: what follows is the teardown's
+                    break
+                self.beats.append((started, self.loop.time() - started - 0.01, time.thread_time() - cpu))
 
+        gc.callbacks.append(self._gc)
         self._beat = asyncio.create_task(heartbeat())
 
     async def stop(self, tasks: list[asyncio.Task[None]]) -> None:
+        """End the measurement, then cancel the triggers (all at once: not measured, a triggerer ends
+        its triggers one by one)."""
         self._stop.set()
+        if self._gc in gc.callbacks:
+            gc.callbacks.remove(self._gc)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -172,9 +191,15 @@ class _Loop:
 
     def stalls(self, steady_from: float) -> dict[str, float]:
         """Stall figures (ms): over the whole run, during start-up (before ``steady_from``) and after."""
-        every = sorted(late for _, late in self.beats)
-        startup = sorted(late for at, late in self.beats if at < steady_from) or [0.0]
-        steady = sorted(late for at, late in self.beats if at >= steady_from) or [0.0]
+        every = sorted(late for _, late, _ in self.beats)
+        startup = sorted(late for at, late, _ in self.beats if at < steady_from) or [0.0]
+        steady = sorted(late for at, late, _ in self.beats if at >= steady_from) or [0.0]
+        # the CPU-bound part of a stall: what the loop's thread itself computed meanwhile
+        startup_cpu = max((min(late, cpu) for at, late, cpu in self.beats if at < steady_from), default=0.0)
+        steady_cpu = max((min(late, cpu) for at, late, cpu in self.beats if at >= steady_from), default=0.0)
+        first = self.beats[0][0] if self.beats else 0.0
+        slow = [(round(at - first, 1), round(late * 1000), round(cpu * 1000)) for at, late, cpu in self.beats]
+        slow = sorted(slow, key=lambda beat: -beat[1])[:5]
 
         def p99(values: list[float]) -> float:
             return values[min(len(values) - 1, int(len(values) * 0.99))] * 1000
@@ -185,15 +210,25 @@ class _Loop:
             "median_stall_ms": statistics.median(every) * 1000,
             "startup_max_stall_ms": startup[-1] * 1000,
             "startup_p99_stall_ms": p99(startup),
+            "startup_cpu_stall_ms": startup_cpu * 1000,
             "steady_max_stall_ms": steady[-1] * 1000,
             "steady_p99_stall_ms": p99(steady),
+            "steady_cpu_stall_ms": steady_cpu * 1000,
+            "longest_gc_ms": max((d for _, d, _ in self.collections), default=0.0) * 1000,
+            "slow_collections": [
+                (round(at - first, 1), round(took * 1000), generation)
+                for at, took, generation in self.collections
+                if took > 0.02
+            ][:8],
+            "slowest_beats": slow,  # (s after the start, stall ms, CPU ms)
         }
 
 
 def _top_allocations(before: Any, after: Any, count: int) -> list[dict[str, Any]]:
     """What the waiting triggers hold, by source line: bytes per trigger, largest first."""
-    top = []
-    for stat in after.compare_to(before, "lineno")[:15]:
+    stats = after.compare_to(before, "lineno")
+    top = [{"where": "(all lines)", "bytes_per_trigger": sum(stat.size_diff for stat in stats) / count}]
+    for stat in stats[:15]:
         frame = stat.traceback[0]
         where = frame.filename.split("site-packages/")[-1].removeprefix(ROOT + os.sep)
         top.append({"where": f"{where}:{frame.lineno}", "bytes_per_trigger": stat.size_diff / count})
@@ -221,6 +256,7 @@ async def _child_a(args: argparse.Namespace) -> dict[str, Any]:
     steady_from = created + args.poke_interval * 1.5
     await asyncio.sleep(max(0.0, args.seconds - (created - started)))
     waiting_rss = _rss_bytes()
+    held = (await asyncio.to_thread(_admin, args.url, "connections"))["open"] - 1  # less this request's own
     top = []
     if args.trace_memory:
         top = _top_allocations(before, tracemalloc.take_snapshot(), args.triggers)
@@ -238,6 +274,7 @@ async def _child_a(args: argparse.Namespace) -> dict[str, Any]:
         "creating_s": created - started,
         **measure.stalls(steady_from),
         "memory_per_trigger_kib": (waiting_rss - baseline) / args.triggers / 1024,
+        "connections_held": held,
         "memory_top": top,
         "window": [window_start, window_end],
     }
@@ -372,7 +409,7 @@ def _part_a(args: argparse.Namespace, url: str, env: dict[str, str], key: str) -
             except ImportError:
                 print("providers-http is not installed: `make bench` installs it for the benchmark\n")
                 continue
-        for style in STYLES:
+        for style in [s for s in STYLES if s in args.styles.split(",")]:
             seconds = args.a_burst_seconds if style == "burst" else args.a_seconds
             _admin(url, "reset", b"{}")
             print(f"A: {args.triggers} x {kind}, started {style}-style, {seconds:g} s ...", file=sys.stderr)
@@ -393,6 +430,8 @@ def _part_a(args: argparse.Namespace, url: str, env: dict[str, str], key: str) -
                     str(seconds),
                     "--key",
                     key,
+                    "--url",
+                    url,
                 ],
             )
             result.update(_traffic(url, result["window"]))
@@ -401,7 +440,8 @@ def _part_a(args: argparse.Namespace, url: str, env: dict[str, str], key: str) -
 
 
 def _name_a(r: dict[str, Any]) -> str:
-    return ("ours" if r["kind"] == "infakt" else "HttpSensor") + (", at once" if r["style"] == "burst" else ", triggerer")
+    style = ", at once" if r["style"] == "burst" else ", triggerer"
+    return ("ours" if r["kind"] == "infakt" else "HttpSensor") + style
 
 
 def _print_a(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
@@ -411,16 +451,20 @@ def _print_a(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
         ("still waiting at the end", lambda r: f"{r['still_waiting']} / {r['triggers']}"),
         ("creating the tasks took (ms)", lambda r: f"{r['creating_s'] * 1000:.0f}"),
         ("longest event-loop stall, start-up (ms)", lambda r: f"{r['startup_max_stall_ms']:.1f}"),
+        ("  of it CPU-bound (ms)", lambda r: f"{r['startup_cpu_stall_ms']:.1f}"),
         ("longest event-loop stall, after start-up (ms)", lambda r: f"{r['steady_max_stall_ms']:.1f}"),
+        ("  of it CPU-bound (ms)", lambda r: f"{r['steady_cpu_stall_ms']:.1f}"),
         ("p99 stall, start-up (ms)", lambda r: f"{r['startup_p99_stall_ms']:.1f}"),
         ("p99 stall, after start-up (ms)", lambda r: f"{r['steady_p99_stall_ms']:.1f}"),
         ("median stall (ms)", lambda r: f"{r['median_stall_ms']:.2f}"),
+        ("longest garbage collection (ms)", lambda r: f"{r['longest_gc_ms']:.1f}"),
         ("memory per waiting trigger (KiB)", lambda r: f"{r['memory_per_trigger_kib']:.1f}"),
         ("GETs sent, busiest 60 s (limit 300)", lambda r: f"{r['busiest_minute']}"),
         ("GETs sent per minute, average", lambda r: f"{r['gets_per_minute']:.0f}"),
         ("429s received", lambda r: f"{r['too_many']}"),
         ("statuses answered", lambda r: ",".join(r["answered"])),
         ("TCP connections opened", lambda r: f"{r['connections_opened']}"),
+        ("TCP connections held at the end", lambda r: f"{r['connections_held']}"),
     ]
     _table(
         f"A. {args.triggers} triggers waiting in one event loop, poke interval {args.poke_interval:g} s, emulator "
@@ -429,6 +473,17 @@ def _print_a(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
         results,
         rows,
     )
+
+
+def _print_slowest(results: list[dict[str, Any]]) -> None:
+    print("Slowest heartbeats (s after the first trigger was created: stall ms / CPU ms of the loop's thread in it);")
+    print("a stall with little CPU in it is the machine busy with other processes, or a call that blocks waiting:")
+    for r in results:
+        beats = ", ".join(f"{at:g} s: {late}/{cpu}" for at, late, cpu in r["slowest_beats"])
+        print(f"  {_name_a(r):<24}{beats}")
+        collections = ", ".join(f"{at:g} s: {took} ms (gen {gen})" for at, took, gen in r["slow_collections"])
+        print(f"  {'':<24}garbage collections over 20 ms: {collections or 'none'}")
+    print()
 
 
 def _verdicts_a(results: list[dict[str, Any]]) -> None:
@@ -440,11 +495,13 @@ def _verdicts_a(results: list[dict[str, Any]]) -> None:
     _verdict(
         ours["startup_max_stall_ms"] < BLOCKED_THRESHOLD_MS,
         f"A: our longest stall at start-up, triggerer-style: {ours['startup_max_stall_ms']:.0f} ms "
+        f"({ours['startup_cpu_stall_ms']:.0f} ms of it CPU-bound) "
         f"(target < {BLOCKED_THRESHOLD_MS:.0f} ms, Airflow's blocked_main_thread_warning_threshold)",
     )
     _verdict(
         ours["steady_max_stall_ms"] < STEADY_STALL_TARGET_MS,
         f"A: our longest stall after start-up, triggerer-style: {ours['steady_max_stall_ms']:.0f} ms "
+        f"({ours['steady_cpu_stall_ms']:.0f} ms of it CPU-bound; the rest: other processes on the cores) "
         f"(target < {STEADY_STALL_TARGET_MS:.0f} ms)",
     )
     if http is not None:
@@ -454,7 +511,7 @@ def _verdicts_a(results: list[dict[str, Any]]) -> None:
             f"{http['memory_per_trigger_kib']:.1f} KiB (target: at most half)",
         )
     else:
-        print("SKIP  A: memory per trigger against HttpSensorTrigger's (providers-http not installed)")
+        print("SKIP  A: memory per trigger against HttpSensorTrigger's (no HttpSensorTrigger run)")
     ours_429 = sum(r["too_many"] for r in results if r["kind"] == "infakt")
     _verdict(
         ours_429 == 0,
@@ -585,8 +642,7 @@ def _print_memory_top(results: list[dict[str, Any]]) -> None:
             print(f"What each waiting trigger holds ({_name_a(r)}, tracemalloc, by source line):")
             for entry in r["memory_top"]:
                 print(f"  {entry['bytes_per_trigger'] / 1024:8.2f} KiB  {entry['where']}")
-            total = sum(e["bytes_per_trigger"] for e in r["memory_top"]) / 1024
-            print(f"  {total:8.2f} KiB  in these lines\n")
+            print()
 
 
 def main() -> int:
@@ -599,6 +655,7 @@ def main() -> int:
     parser.add_argument("--a-seconds", type=float, default=70.0, help="A: triggerer-style runs (past a minute)")
     parser.add_argument("--a-burst-seconds", type=float, default=12.0, help="A: all-at-once runs")
     parser.add_argument("--kinds", default=",".join(A_KINDS), help="A: infakt,http")
+    parser.add_argument("--styles", default=",".join(STYLES), help="A: burst (all at once),triggerer")
     parser.add_argument("--b-kinds", default=",".join(B_KINDS), help="B: set,singles")
     parser.add_argument("--b-invoices", type=int, default=3000)
     parser.add_argument("--b-pay-after", type=float, default=10.0, help="B: first payment, s after the start")
@@ -657,9 +714,11 @@ def main() -> int:
                         "--poke-interval",
                         str(args.poke_interval),
                         "--seconds",
-                        "12",
+                        "30",
                         "--key",
                         credentials.API_KEY,
+                        "--url",
+                        url,
                         "--trace-memory",
                     ],
                 )
@@ -671,6 +730,7 @@ def main() -> int:
 
     if a_results:
         _print_a(args, a_results)
+        _print_slowest(a_results)
     _print_memory_top(traced)
     if b_results:
         _print_b(args, b_results)

@@ -120,7 +120,9 @@ class InfaktEmulator(BackgroundServer):
         """Back to the state the emulator was constructed with: the seeded demo account (deliveries,
         those not sent yet included, and the request log dropped), account settings and scenarios as
         given to the constructor, the constructor's faults re-armed and every other fault disarmed,
-        limit settings as constructed and their counts forgotten. ``POST /_emulator/reset`` does the same."""
+        limit settings as constructed and their counts forgotten, the count of connections accepted
+        (:meth:`connections_opened`) back to 0; open connections stay open. ``POST /_emulator/reset``
+        does the same."""
         reset_state(self.account, self.faults, self.limiter)
         self.connection_counter.forget_opened()
 
