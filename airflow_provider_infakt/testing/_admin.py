@@ -8,6 +8,7 @@ middleware.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +17,7 @@ from . import _inputs as inputs
 from ._inputs import BadInput
 from ._limits import SlidingWindowLimits
 from ._responses import Answer, json_response
+from ._serving import ConnectionCounter
 from .faults import Fault, FaultBook
 from .model import Account, InvalidFields, Invoice, email_quota, invoice_field_errors, reset_state
 
@@ -40,12 +42,24 @@ class AdminRoutes:
     :param account: the demo account.
     :param faults: the armed faults of the emulator.
     :param limits: the request limits.
+    :param connections: the server's TCP connection counter.
+    :param pay_invoices: schedules payments: ``(ids, seconds, start_in)`` -> the plan (see
+        :meth:`~.server.EmulatorApp.pay_invoices`).
     """
 
-    def __init__(self, account: Account, faults: FaultBook[Fault], limits: SlidingWindowLimits) -> None:
+    def __init__(
+        self,
+        account: Account,
+        faults: FaultBook[Fault],
+        limits: SlidingWindowLimits,
+        connections: ConnectionCounter,
+        pay_invoices: Callable[[Sequence[object], object, object], dict[str, float | int]],
+    ) -> None:
         self.account = account
         self.faults = faults
         self.limits = limits
+        self.connection_counter = connections
+        self._pay_invoices = pay_invoices
 
     async def index(self, request: web.Request) -> web.Response:
         """List the admin routes."""
@@ -72,6 +86,12 @@ class AdminRoutes:
         """Every API request received, oldest first."""
         return json_response(200, {"requests": [r.as_dict() for r in self.account.copy_requests()]})
 
+    async def connections(self, _request: web.Request) -> web.Response:
+        """``GET /_emulator/connections``: TCP connections open now (``open``: the admin request's own
+        included) and accepted since the start or the last reset (``opened_total``); keep-alive requests
+        share one."""
+        return json_response(200, self.connection_counter.as_dict())
+
     async def reset(self, request: web.Request) -> web.Response:
         """``POST /_emulator/reset``: back to the state the emulator was started with (its constructor's
         arguments, or ``infakt-emulator``'s options): the seeded demo account (invoices; deliveries,
@@ -81,6 +101,7 @@ class AdminRoutes:
         ``--time-scale``) as started and their counts forgotten."""
         await _no_fields(request)
         reset_state(self.account, self.faults, self.limits)
+        self.connection_counter.forget_opened()
         return json_response(200, {"reset": True})
 
     async def invoices(self, _request: web.Request) -> web.Response:
@@ -97,8 +118,15 @@ class AdminRoutes:
 
     async def create_invoice(self, request: web.Request) -> web.Response:
         """Create an invoice from JSON (fields as :meth:`~.model.Account.create_invoice`); field values an
-        invoice cannot have are answered 422 ``{"errors": {field: [...]}}``, as v3 answers them."""
+        invoice cannot have are answered 422 ``{"errors": {field: [...]}}``, as v3 answers them.
+
+        With ``"count": N`` (no ``number``), N invoices with those fields and contiguous ids, each to a
+        new client, answered ``{"count": N, "ids": [...]}`` (:meth:`~.model.Account.create_invoices`)."""
         payload = inputs.json_object(await request.read())
+        if "count" in payload:
+            inputs.unknown_fields(payload, ("count", "client_email", "client_name", "status", "gross_price"))
+            made = self.account.create_invoices(**payload)
+            return json_response(201, {"count": len(made), "ids": [i.id for i in made]})
         inputs.unknown_fields(payload, ("client_email", "client_name", "status", "number", "gross_price"))
         errors = invoice_field_errors(payload)
         if errors:
@@ -121,6 +149,18 @@ class AdminRoutes:
         seconds = _scenario_seconds(inputs.json_object(await request.read()))
         self.account.pay_after_delivery = seconds
         return json_response(200, {"seconds": seconds})
+
+    async def pay_invoices(self, request: web.Request) -> web.Response:
+        """Scenario: ``{"ids": [...], "seconds": S, "start_in"?: D}`` marks the invoices paid in that
+        order, spread evenly over S seconds starting D seconds from now (default 0); answers the plan
+        ``{"count", "first_at", "last_at"}`` (Unix times). Each payment's time is the invoice's
+        ``paid_at``."""
+        payload = inputs.json_object(await request.read())
+        inputs.unknown_fields(payload, ("ids", "seconds", "start_in"))
+        if "ids" not in payload or "seconds" not in payload:
+            raise BadInput('ids and seconds are required: {"ids": [7, 8, 9], "seconds": 30}.')
+        plan = self._pay_invoices(payload["ids"], payload["seconds"], payload.get("start_in", 0))
+        return json_response(200, plan)
 
     async def deferred_sending(self, request: web.Request) -> web.Response:
         """Scenario: ``{"seconds": N}``: v3 deliveries are accepted (202) at once and carried out N

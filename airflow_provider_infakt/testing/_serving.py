@@ -1,5 +1,6 @@
 """An aiohttp application served from a daemon thread: the life cycle the emulator and the fault proxy
-share (start, stop, context manager, the URL to reach it), and the logger aiohttp writes to for both."""
+share (start, stop, context manager, the URL to reach it, the TCP connections it holds), and the logger
+aiohttp writes to for both."""
 
 from __future__ import annotations
 
@@ -9,12 +10,70 @@ import logging
 import socket
 import threading
 from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from aiohttp import web
 
 S = TypeVar("S", bound="BackgroundServer")
+
+
+class ConnectionCounter:
+    """Counts the TCP connections a server accepts and holds: one per socket, however many requests
+    (keep-alive) travel over it. Thread-safe: the server's loop counts, any thread reads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open = 0
+        self._opened = 0
+
+    def watch(self, server: web.Server) -> None:
+        """Count the connections ``server`` (an aiohttp low-level server, e.g. ``AppRunner.server``)
+        accepts from now on.
+
+        aiohttp tells its server of each connection's start and end through ``connection_made`` and
+        ``connection_lost``; the counter wraps both on this one server object.
+
+        :param server: the server whose connections to count.
+        """
+        made, lost = server.connection_made, server.connection_lost
+
+        def connection_made(handler: Any, transport: Any) -> None:
+            with self._lock:
+                self._open += 1
+                self._opened += 1
+            made(handler, transport)
+
+        def connection_lost(handler: Any, exc: BaseException | None = None) -> None:
+            with self._lock:
+                self._open -= 1
+            lost(handler, exc)
+
+        # instance attributes shadow the methods for this server only
+        setattr(server, "connection_made", connection_made)  # noqa: B010 - mypy refuses assigning a method
+        setattr(server, "connection_lost", connection_lost)  # noqa: B010
+
+    @property
+    def open(self) -> int:
+        """Connections open now."""
+        with self._lock:
+            return self._open
+
+    @property
+    def opened(self) -> int:
+        """Connections accepted since the server started or :meth:`forget_opened` was called."""
+        with self._lock:
+            return self._opened
+
+    def forget_opened(self) -> None:
+        """Start counting accepted connections from zero again (open ones stay counted as open)."""
+        with self._lock:
+            self._opened = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """``{"open": n, "opened_total": m}``, read together."""
+        with self._lock:
+            return {"open": self._open, "opened_total": self._opened}
 
 
 class BackgroundServer:
@@ -39,6 +98,8 @@ class BackgroundServer:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self.port: int | None = None
+        #: The TCP connections the server accepts and holds (see :class:`ConnectionCounter`).
+        self.connection_counter = ConnectionCounter()
 
     # -- what a subclass provides --------------------------------------------------------------
     async def _make_app(self) -> web.Application:
@@ -101,6 +162,9 @@ class BackgroundServer:
         # it warns "shutdown_timeout should be set on BaseRunner" in every process that starts a server.
         runner = web.AppRunner(app, access_log=None, handle_signals=False, logger=server_logger(), shutdown_timeout=1.0)
         await runner.setup()
+        self.connection_counter.forget_opened()
+        if runner.server is not None:
+            self.connection_counter.watch(runner.server)
         try:
             sock = _listen(self.host, self._port)
             site = web.SockSite(runner, sock, backlog=self._backlog)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import credentials
@@ -16,6 +16,8 @@ from .model import Account, DeliveryRecord, Invoice, PendingDelivery, RequestRec
 
 if TYPE_CHECKING:
     from aiohttp import web
+
+    from .server import EmulatorApp
 
 
 class InfaktEmulator(BackgroundServer):
@@ -70,11 +72,12 @@ class InfaktEmulator(BackgroundServer):
         )
         self.faults: FaultBook[Fault] = FaultBook(faults)
         self.limiter = SlidingWindowLimits(enabled=limits, time_scale=time_scale)
+        self.app: EmulatorApp
 
     async def _make_app(self) -> web.Application:
         from .server import EmulatorApp  # aiohttp and oauthlib: loaded when a server starts, not on import
 
-        self.app = EmulatorApp(self.account, self.faults, self.limiter)
+        self.app = EmulatorApp(self.account, self.faults, self.limiter, self.connection_counter)
         return self.app.build()
 
     # -- addresses and connections ---------------------------------------------------------------
@@ -117,8 +120,23 @@ class InfaktEmulator(BackgroundServer):
         """Back to the state the emulator was constructed with: the seeded demo account (deliveries,
         those not sent yet included, and the request log dropped), account settings and scenarios as
         given to the constructor, the constructor's faults re-armed and every other fault disarmed,
-        limit settings as constructed and their counts forgotten. ``POST /_emulator/reset`` does the same."""
+        limit settings as constructed and their counts forgotten, the count of connections accepted
+        (:meth:`connections_opened`) back to 0; open connections stay open. ``POST /_emulator/reset``
+        does the same."""
         reset_state(self.account, self.faults, self.limiter)
+        self.connection_counter.forget_opened()
+
+    def open_connections(self) -> int:
+        """TCP connections to the emulator open now (API and admin ones alike). A client with keep-alive
+        holds one for many requests; the count drops when a connection's close reaches the server, a
+        moment after the client closes it.
+        """
+        return self.connection_counter.open
+
+    def connections_opened(self) -> int:
+        """TCP connections the emulator accepted since it started or was last reset (``GET
+        /_emulator/connections`` shows both counts)."""
+        return self.connection_counter.opened
 
     def invoice(self, invoice_id: int | str) -> dict[str, Any]:
         """An invoice as the admin route shows it (v3 fields plus ``internal_status``, ``client_email``).
@@ -139,6 +157,35 @@ class InfaktEmulator(BackgroundServer):
         """
         created: Invoice = self.account.create_invoice(**fields)
         return self.invoice(created.id)
+
+    def create_invoices(self, count: int, **fields: Any) -> list[int]:
+        """Create ``count`` invoices at once, with contiguous ids, each to a new client (unless
+        ``client_id`` is given); ``POST /_emulator/invoices`` with ``"count"`` does the same.
+
+        :param count: how many (1 to 100,000).
+        :param fields: ``client_email``, ``client_name``, ``status``, ``gross_price``, ``invoice_date``,
+            ``sale_date``, ``client_id``: the same for every invoice.
+        :returns: their ids, in order.
+        :raises ValueError: naming each field whose value an invoice cannot have; nothing is created.
+        """
+        return [i.id for i in self.account.create_invoices(count, **fields)]
+
+    def pay_invoices(self, invoice_ids: Sequence[int], seconds: float, *, start_in: float = 0.0) -> dict[str, Any]:
+        """Scenario: mark ``invoice_ids`` paid one by one, in that order, spread evenly over ``seconds``,
+        the first ``start_in`` seconds from now, as customers paying a month's invoices would. Each
+        invoice's ``paid_at`` (see :meth:`invoice`) says when it was paid; a reset cancels payments not
+        made yet. ``POST /_emulator/scenarios/pay-invoices`` does the same.
+
+        :param invoice_ids: numeric ids of existing invoices (1 to 100,000 of them).
+        :param seconds: the period the payments are spread over (0 to a day).
+        :param start_in: seconds from now to the first payment (0 to a day).
+        :returns: the plan: ``count``, ``first_at`` and ``last_at`` (Unix times of the first and last payment).
+        :raises ValueError: for an unknown id or a period out of range; nothing is scheduled.
+        :raises RuntimeError: when the emulator is not running.
+        """
+        if self.port is None:
+            raise RuntimeError("the emulator is not running: call start() or use it as a context manager")
+        return self.app.pay_invoices(list(invoice_ids), seconds, start_in)
 
     def mark_paid(self, invoice_id: int) -> None:
         """Mark an invoice paid, as a payment registered in inFakt would.

@@ -47,6 +47,8 @@ LOCALES = ("pl", "en", "pe")
 #: The largest gross price (grosze) the emulator accepts for a created invoice.
 MAX_GROSS_PRICE = 10**15
 #: Invoice e-mails a day, as inFakt documents them: on a paid account, and otherwise.
+#: The most invoices one :meth:`Account.create_invoices` call adds.
+MAX_BULK_INVOICES = 100_000
 PAID_EMAILS_PER_DAY = 3000
 FREE_EMAILS_PER_DAY = 20
 
@@ -76,6 +78,7 @@ class Invoice:
     paid_date: str | None = None
     sale_date: str | None = None  # None: the invoice date
     payment_date: str | None = None  # the payment due date; None: 14 days after the invoice date
+    paid_at: float | None = None  # when it was marked paid (Unix time); admin only, inFakt shows the date
 
     @property
     def due_date(self) -> str:
@@ -105,9 +108,14 @@ class Invoice:
         }
 
     def admin(self, client: Client) -> dict[str, Any]:
-        """The invoice as the admin routes show it: as v3 serves it, plus the internal status and the
-        client's e-mail address."""
-        return {**self.v3(client), "internal_status": self.status, "client_email": client.email}
+        """The invoice as the admin routes show it: as v3 serves it, plus the internal status, the
+        client's e-mail address and when it was marked paid (``paid_at``, Unix time, or None)."""
+        return {
+            **self.v3(client),
+            "internal_status": self.status,
+            "client_email": client.email,
+            "paid_at": self.paid_at,
+        }
 
     def v2(self, client: Client) -> dict[str, Any]:
         """The invoice as the emulator's (assumed) v2 read call serves it."""
@@ -355,8 +363,10 @@ class Account:
         gross_price: int,
         invoice_date: str | None = None,
         sale_date: str | None = None,
+        invoice_id: int | None = None,
     ) -> Invoice:
-        invoice_id = max(self.invoices, default=0) + 1
+        if invoice_id is None:
+            invoice_id = max(self.invoices, default=0) + 1
         invoice = Invoice(
             id=invoice_id,
             uuid=invoice_uuid(invoice_id),
@@ -468,12 +478,60 @@ class Account:
                 client_id = client.id
             return self._add_invoice(client_id, number, status, gross_price, invoice_date, sale_date)
 
+    def create_invoices(
+        self,
+        count: int,
+        *,
+        client_email: str | None = "klient@example.com",
+        client_name: str = "Nowy Klient Sp. z o.o.",
+        status: str = "draft",
+        gross_price: int = 10000,
+        invoice_date: str | None = None,
+        sale_date: str | None = None,
+        client_id: int | None = None,
+    ) -> list[Invoice]:
+        """Add ``count`` invoices with contiguous ids at once, each as :meth:`create_invoice` would add
+        it (a new client each, unless ``client_id`` names an existing one; numbers as the emulator
+        numbers them). All or none: a field value an invoice cannot have adds nothing.
+
+        :param count: how many, from 1 to :data:`MAX_BULK_INVOICES`.
+        :raises InvalidFields: (a ``ValueError``) naming each field whose value an invoice cannot have.
+        """
+        fields = {
+            "client_email": client_email,
+            "client_name": client_name,
+            "status": status,
+            "gross_price": gross_price,
+            "invoice_date": invoice_date,
+            "sale_date": sale_date,
+            "client_id": client_id,
+        }
+        errors = invoice_field_errors(fields)
+        if not is_whole(count) or not 1 <= count <= MAX_BULK_INVOICES:
+            errors["count"] = [f"must be a whole number from 1 to {MAX_BULK_INVOICES}"]
+        with self._lock:
+            if client_id is not None and "client_id" not in errors and client_id not in self.clients:
+                errors["client_id"] = ["must be the id of an existing client"]
+            if errors:
+                raise InvalidFields(errors)
+            first_id = max(self.invoices, default=0) + 1
+            next_client = max(self.clients) + 1
+            made = []
+            for n in range(count):
+                owner = client_id
+                if owner is None:
+                    owner = next_client + n
+                    self.clients[owner] = Client(owner, client_name, client_email)
+                made.append(self._add_invoice(owner, None, status, gross_price, invoice_date, sale_date, first_id + n))
+            return made
+
     def mark_paid(self, invoice_id: int, paid_date: str | None = None) -> Invoice:
         """Set the invoice's status to paid, as a payment registered in inFakt does."""
         with self._lock:
             invoice = self.invoices[invoice_id]
             invoice.status = "paid"
             invoice.paid_date = paid_date or dt.date.today().isoformat()
+            invoice.paid_at = time.time()
             return invoice
 
     def deliver(

@@ -14,14 +14,18 @@ The pieces, one concern each:
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Sequence
 
 from aiohttp import web
 
+from . import _inputs as inputs
 from ._admin import AdminRoutes
+from ._inputs import BadInput
 from ._limits import SlidingWindowLimits
 from ._pipeline import Pipeline, shape_errors
 from ._responses import MAX_BODY, Handler
-from ._serving import server_logger
+from ._serving import ConnectionCounter, server_logger
 from ._v2 import V2Routes
 from ._v2 import route_name as v2_route_name
 from ._v3 import API_KEYS, V3_PREFIXES, V3Routes, action_route_name
@@ -38,9 +42,17 @@ class EmulatorApp:
     :param account: the demo account served.
     :param faults: the armed faults.
     :param limiter: inFakt's request limits.
+    :param connections: the server's TCP connection counter, which the admin API shows; None for a
+        new one that counts nothing.
     """
 
-    def __init__(self, account: Account, faults: FaultBook[Fault], limiter: SlidingWindowLimits) -> None:
+    def __init__(
+        self,
+        account: Account,
+        faults: FaultBook[Fault],
+        limiter: SlidingWindowLimits,
+        connections: ConnectionCounter | None = None,
+    ) -> None:
         self.account = account
         self.faults = faults
         self.limiter = limiter
@@ -48,7 +60,8 @@ class EmulatorApp:
         self.v2 = V2Routes(account, limiter)
         self.oauth = self.v2.oauth
         self.v3 = V3Routes(account, limiter)
-        self.admin = AdminRoutes(account, faults, limiter)
+        self.connections = connections or ConnectionCounter()
+        self.admin = AdminRoutes(account, faults, limiter, self.connections, self.pay_invoices)
         self.web = WebPage(account)
         self._loop: asyncio.AbstractEventLoop | None = None
         account.on_delivery.append(self._schedule_payment)
@@ -69,12 +82,14 @@ class EmulatorApp:
         r.add_get("/_emulator/", admin.index)
         r.add_get("/_emulator/deliveries", admin.deliveries)
         r.add_get("/_emulator/requests", admin.requests)
+        r.add_get("/_emulator/connections", admin.connections)
         r.add_post("/_emulator/reset", admin.reset)
         r.add_get("/_emulator/invoices", admin.invoices)
         r.add_post("/_emulator/invoices", admin.create_invoice)
         r.add_get("/_emulator/invoices/{id}", admin.invoice)
         r.add_post("/_emulator/invoices/{id}/paid", admin.mark_paid)
         r.add_post("/_emulator/scenarios/pay-after-delivery", admin.pay_after)
+        r.add_post("/_emulator/scenarios/pay-invoices", admin.pay_invoices)
         r.add_post("/_emulator/scenarios/deferred-sending", admin.deferred_sending)
         r.add_get("/_emulator/faults", admin.armed_faults)
         r.add_post("/_emulator/faults", admin.add_fault)
@@ -103,3 +118,42 @@ class EmulatorApp:
         # not if the account was reset meanwhile: invoice 1 of the new account is another invoice
         if self.account.generation == generation and self.account.find(invoice_id) is not None:
             self.account.mark_paid(invoice_id)
+
+    # -- the pay-invoices scenario: given invoices paid one by one over a period -------------------
+    def pay_invoices(self, ids: Sequence[object], seconds: object, start_in: object) -> dict[str, float | int]:
+        """Mark ``ids`` paid, in that order, spread evenly from ``start_in`` seconds from now to
+        ``start_in + seconds`` (one id: at ``start_in``). Callable from any thread; a reset before a
+        payment is due cancels it.
+
+        :param ids: the invoices' numeric ids, each an existing invoice, at most :data:`MAX_PAYMENTS`.
+        :param seconds: the period the payments are spread over (0 to a day).
+        :param start_in: seconds from now to the first payment (0 to a day).
+        :returns: ``{"count": n, "first_at": t0, "last_at": t1}``, the first and last payment's Unix times.
+        :raises BadInput: (a ``ValueError``) naming the field and what is wrong; nothing is scheduled.
+        """
+        over = inputs.seconds("seconds", seconds) or 0.0
+        delay = inputs.seconds("start_in", start_in) or 0.0
+        if isinstance(ids, str | bytes) or not isinstance(ids, Sequence) or not 1 <= len(ids) <= MAX_PAYMENTS:
+            raise BadInput(f"ids must be a list of 1 to {MAX_PAYMENTS} invoice ids.")
+        wrong = [i for i in ids if not inputs.is_whole(i) or self.account.find(i) is None]
+        if wrong:
+            shown = ", ".join(repr(w)[:30] for w in wrong[:5]) + (
+                f" and {len(wrong) - 5} more" if len(wrong) > 5 else ""
+            )
+            raise BadInput(f"ids must name existing invoices by their numeric id; not: {shown}.")
+        if self._loop is None:
+            raise RuntimeError("the emulator is not serving")
+        checked = [int(i) for i in ids]  # type: ignore[call-overload] # each passed is_whole above
+        step = over / (len(checked) - 1) if len(checked) > 1 else 0.0
+        loop, generation, now = self._loop, self.account.generation, time.time()
+
+        def schedule() -> None:
+            for n, invoice_id in enumerate(checked):
+                loop.call_later(delay + n * step, self._pay, invoice_id, generation)
+
+        loop.call_soon_threadsafe(schedule)
+        return {"count": len(checked), "first_at": now + delay, "last_at": now + delay + over}
+
+
+#: The most invoices one ``pay-invoices`` scenario pays.
+MAX_PAYMENTS = 100_000

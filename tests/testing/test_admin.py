@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 
@@ -252,3 +253,87 @@ def test_connection_for_never_gives_a_host_without_a_scheme(url, host):
     assert connection_for(url)["host"] == host
     with pytest.raises(ValueError, match="has no scheme"):
         connection_for("emulator.example:8765")
+
+
+def test_many_invoices_in_one_admin_call(infakt_emulator):
+    started = time.monotonic()
+    made = admin(infakt_emulator, "POST", "/invoices", json={"count": 3000, "status": "sent"})
+    assert made.status_code == 201, made.text
+    assert time.monotonic() - started < 10  # a benchmark's seeding, not a minute of it
+    assert made.json() == {"count": 3000, "ids": list(range(7, 3007))}
+    last = infakt_emulator.invoice(3006)
+    assert (last["status"], last["client_email"], last["paid_at"]) == ("sent", "klient@example.com", None)
+    # each to a client of its own
+    assert len({i["client_id"] for i in admin(infakt_emulator, "GET", "/invoices").json()["invoices"]}) == 3006
+    assert infakt_emulator.create_invoices(2, client_id=1) == [3007, 3008]
+    assert infakt_emulator.invoice(3008)["client_id"] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"count": 0}, 422, "count"),
+        ({"count": 100_001}, 422, "count"),
+        ({"count": "10"}, 422, "count"),
+        ({"count": 3, "status": "wysłana"}, 422, "status"),
+        ({"count": 3, "number": "FV/1"}, 400, "Unknown fields ['number']"),
+    ],
+)
+def test_many_invoices_refused_whole_naming_the_field(infakt_emulator, body, status, message):
+    answer = admin(infakt_emulator, "POST", "/invoices", json=body)
+    assert answer.status_code == status
+    assert message in answer.text
+    assert len(admin(infakt_emulator, "GET", "/invoices").json()["invoices"]) == 6
+
+
+def test_pay_invoices_spreads_payments_over_the_period_in_order(infakt_emulator):
+    ids = infakt_emulator.create_invoices(5, status="sent")
+    asked = time.time()
+    plan = admin(
+        infakt_emulator, "POST", "/scenarios/pay-invoices", json={"ids": ids[::-1], "seconds": 0.8, "start_in": 0.4}
+    ).json()
+    assert plan["count"] == 5
+    assert plan["first_at"] == pytest.approx(asked + 0.4, abs=0.2)
+    assert plan["last_at"] - plan["first_at"] == pytest.approx(0.8)
+    time.sleep(0.2)
+    assert {infakt_emulator.invoice(i)["status"] for i in ids} == {"sent"}
+    deadline = time.monotonic() + 5
+    while infakt_emulator.invoice(ids[0])["status"] != "paid" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    paid_at = [infakt_emulator.invoice(i)["paid_at"] for i in ids[::-1]]
+    assert paid_at == sorted(paid_at)  # in the order given
+    assert paid_at[0] == pytest.approx(plan["first_at"], abs=0.3)
+    assert paid_at[-1] == pytest.approx(plan["last_at"], abs=0.3)
+    assert [b - a for a, b in itertools.pairwise(paid_at)] == [pytest.approx(0.2, abs=0.1)] * 4
+
+
+def test_pay_invoices_from_python_and_a_reset_cancels_the_rest(infakt_emulator):
+    ids = infakt_emulator.create_invoices(3, status="sent")
+    infakt_emulator.pay_invoices(ids, 0.6)
+    time.sleep(0.15)
+    assert [infakt_emulator.invoice(i)["status"] for i in ids] == ["paid", "sent", "sent"]
+    infakt_emulator.reset()
+    infakt_emulator.create_invoices(3, status="sent")  # the same ids again, in the new account
+    time.sleep(0.8)
+    assert [infakt_emulator.invoice(i)["status"] for i in ids] == ["sent"] * 3
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"ids": [1, 999], "seconds": 1}, "not: 999"),
+        ({"ids": [1, "2"], "seconds": 1}, "not: '2'"),
+        ({"ids": [], "seconds": 1}, "ids must be a list of 1 to"),
+        ({"ids": "1,2", "seconds": 1}, "ids must be a list of 1 to"),
+        ({"ids": [1], "seconds": -1}, "seconds must be a non-negative number"),
+        ({"ids": [1], "seconds": 1, "start_in": "soon"}, "start_in must be a non-negative number"),
+        ({"ids": [1]}, "ids and seconds are required"),
+        ({"ids": [1], "seconds": 1, "over": 2}, "Unknown fields ['over']"),
+    ],
+)
+def test_pay_invoices_refuses_bad_input_and_pays_nothing(infakt_emulator, body, message):
+    answer = admin(infakt_emulator, "POST", "/scenarios/pay-invoices", json=body)
+    assert answer.status_code == 400
+    assert message in answer.json()["error"]
+    time.sleep(0.05)
+    assert infakt_emulator.invoice(1)["status"] == "draft"
