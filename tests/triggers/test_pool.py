@@ -4,6 +4,8 @@ closed by its last user, whichever way that user leaves."""
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 
 import pytest
 
@@ -30,6 +32,7 @@ async def _events(trigger):
 
 
 def test_triggers_share_one_client_and_the_last_closes_it(infakt_emulator, conn, opened):
+    conn(extra={"rate_limit": False})  # fifty reads at once: the sharing is the point, not the pacing
     for invoice_id in (2, 3):
         infakt_emulator.mark_paid(invoice_id)
 
@@ -43,8 +46,6 @@ def test_triggers_share_one_client_and_the_last_closes_it(infakt_emulator, conn,
     assert all(events[0]["status"] == "success" and len(events) == 1 for events in results)
     assert opened == ["infakt_default"]  # one lookup and one client for fifty triggers
     assert left_open == {}
-    peers = {r.peer for r in infakt_emulator.requests}
-    assert len(peers) < len(infakt_emulator.requests)  # keep-alive connections of one pool, reused
 
 
 def test_a_cancelled_trigger_leaves_the_pool_working_for_the_others(infakt_emulator, conn, opened):
@@ -147,3 +148,37 @@ def test_each_event_loop_has_its_own_pool(infakt_emulator, conn, opened):
     for _ in range(2):
         assert asyncio.run(_events(InfaktInvoiceTrigger(2, ["paid"])))[0]["status"] == "success"
     assert opened == ["infakt_default", "infakt_default"]
+
+
+def test_fifty_triggers_hold_the_connections_of_one_client_and_none_once_done(monkeypatch):
+    from airflow_provider_infakt.testing import InfaktEmulator
+
+    with InfaktEmulator() as emu:  # an emulator of this test's own: no other test's connections counted
+        c = emu.connection()
+        c["extra"]["rate_limit"] = False  # the pool is the point here, not the pacing
+        monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps(c))
+        for invoice_id in (2, 3):
+            emu.mark_paid(invoice_id)
+
+        async def main():
+            # the first waits on a draft (invoice 1) until the others are done: the pool is open by then
+            tasks = [asyncio.ensure_future(_events(InfaktInvoiceTrigger(1, ["paid"], poke_interval=0.05)))]
+            while not emu.requests:
+                await asyncio.sleep(0.01)
+            for n in range(49):  # then one after another, as a triggerer picks them up
+                trigger = InfaktInvoiceTrigger(2 + n % 2, ["paid"], poke_interval=0.05)
+                tasks.append(asyncio.ensure_future(_events(trigger)))
+                await asyncio.sleep(0.01)
+            await asyncio.gather(*tasks[1:])
+            emu.mark_paid(1)
+            return await asyncio.gather(*tasks)
+
+        results = asyncio.run(main())
+        assert all(events[0]["status"] == "success" for events in results)
+        assert len([r for r in emu.requests if not r.path.endswith("/1.json")]) == 49
+        # one client for all, its connections reused; fifty clients of their own would have opened fifty
+        assert emu.connections_opened() <= 3
+        deadline = time.monotonic() + 5
+        while emu.open_connections() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert emu.open_connections() == 0  # the last trigger closed the pooled client
