@@ -50,13 +50,10 @@ def _default_deferrable() -> bool:
 def _list_from_text(value: object) -> object:
     """A list of words as plain Jinja renders it (``"['paid', 'sent']"``) as that list; else ``value``."""
     if isinstance(value, str) and value.strip().startswith("[") and value.strip().endswith("]"):
-        import ast  # deferred: only a rendered list needs it
+        from airflow_provider_infakt.types import rendered_list  # deferred: only a rendered list needs it
 
-        try:
-            parsed = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            return value
-        if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
+        parsed = rendered_list(value)
+        if parsed is not None and all(isinstance(item, str) for item in parsed):
             return parsed
     return value
 
