@@ -51,6 +51,8 @@ class Result:
     timed_out: bool = False
     skips: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
     failures: list[str] = dataclasses.field(default_factory=list)
+    #: Per failed test, the lines of its report that say why (pytest's ``E`` lines), for the table.
+    reasons: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -131,9 +133,11 @@ def parse(report: pathlib.Path, result: Result) -> None:
         if "failure" in outcome:
             result.failed += 1
             result.failures.append(name)
+            result.reasons[name] = why(case.find("failure"))
         elif "error" in outcome:
             result.errors += 1
             result.failures.append(f"{name} (error)")
+            result.reasons[f"{name} (error)"] = why(case.find("error"))
         elif "skipped" in outcome:
             skipped = case.find("skipped")
             assert skipped is not None
@@ -146,6 +150,24 @@ def parse(report: pathlib.Path, result: Result) -> None:
             result.skips[reason] += 1
         else:
             result.passed += 1
+
+
+#: The most lines of a failure's reason the table shows (the whole report is in the version's log).
+REASON_LINES = 12
+
+
+def why(element: ET.Element | None) -> list[str]:
+    """The lines of a JUnit failure or error that say why: pytest's ``E`` lines (the exception and the
+    assertion's comparison), else the report's last lines; at most :data:`REASON_LINES`, each cut to 300
+    characters. CI shows the end of the matrix's output, so a failure seen only there is explained there.
+
+    :param element: the ``<failure>`` or ``<error>`` element.
+    """
+    if element is None:
+        return []
+    text = (element.text or element.get("message") or "").splitlines()
+    lines = [line for line in text if line.startswith("E ")] or text[-REASON_LINES:]
+    return [line[:300] for line in lines[:REASON_LINES]]
 
 
 def table(results: list[Result]) -> str:
@@ -163,9 +185,12 @@ def table(results: list[Result]) -> str:
         if r.skips:
             lines.append(f"\nSkipped on Airflow {r.version}:")
             lines.extend(f"  {count} x {reason}" for reason, count in sorted(r.skips.items()))
+    for r in results:  # last, so that the end of the output (all a CI page may show) says what failed and why
         if r.failures or not r.ok:
             lines.append(f"\nFailed on Airflow {r.version} (log: .matrix/{r.version}.log):")
-            lines.extend(f"  {name}" for name in r.failures)
+            for name in r.failures:
+                lines.append(f"  {name}")
+                lines.extend(f"    {line}" for line in r.reasons.get(name, []))
     return "\n".join(lines)
 
 
