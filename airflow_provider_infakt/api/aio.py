@@ -3,7 +3,7 @@
 Same client core (:mod:`._core`: calls, signer, the policy's conversation) as :class:`~.client.InfaktClient`;
 only the transport differs. Every request's destination is checked, as httpx parsed its URL, right
 before it goes out, and each request has an overall deadline
-(:attr:`~.settings.ClientSettings.request_deadline`, ``asyncio.wait_for``). It never blocks the
+(:attr:`~.settings.ClientSettings.request_deadline`, :func:`_within`). It never blocks the
 event loop: waits use the injected async ``sleep`` (``asyncio.sleep``), and OAuth signing is pure
 computation. ``httpx`` is imported when a client is created.
 """
@@ -17,7 +17,7 @@ import random as _random
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -244,7 +244,7 @@ class AsyncInfaktClient(ClientCore):
             return Failure("fatal", problem)
         try:
             # httpx's read timeout applies to each read, like requests': the deadline bounds the whole.
-            return await asyncio.wait_for(self._exchange_once(built), self.settings.request_deadline)
+            return await _within(self._exchange_once(built), self.settings.request_deadline)
         except asyncio.TimeoutError:
             return past_deadline(self.settings)
         except httpx.HTTPError as exc:  # TransportError, and the rest (a DecodingError...) after sending
@@ -265,6 +265,41 @@ class AsyncInfaktClient(ClientCore):
             return reader.finish()
         finally:
             await answer.aclose()
+
+
+async def _within(work: Coroutine[Any, Any, _T], seconds: float) -> _T:
+    """Await ``work`` for at most ``seconds``, as ``asyncio.wait_for`` does, but never lose a cancellation.
+
+    On Python 3.10 and 3.11, ``asyncio.wait_for`` returns the result instead of raising
+    ``CancelledError`` when the work finishes in the same loop iteration as the cancel (CPython
+    gh-86296, fixed by 3.12's rewrite). A trigger cancelled at that moment (the triggerer cancels the
+    trigger of a cleared or timed-out task) then polled on for ever: seen with 1,000 triggers on a
+    loaded machine. Here a cancel always wins: the work is cancelled and waited for (its response
+    closed), then ``CancelledError`` is raised.
+
+    :param work: the coroutine to run (as a task of its own).
+    :param seconds: the deadline.
+    :raises asyncio.TimeoutError: past the deadline; the work was cancelled and has ended.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait((task,), timeout=seconds)
+    except BaseException:  # cancelled (or interrupted): the work goes too, whether or not it had finished
+        task.cancel()
+        await _ended(task)
+        raise
+    if not done:
+        task.cancel()
+        await _ended(task)
+        raise asyncio.TimeoutError
+    return task.result()
+
+
+async def _ended(task: asyncio.Future[Any]) -> None:
+    """Wait for a cancelled ``task`` to end, and mark its outcome as seen (no "never retrieved" warning)."""
+    await asyncio.wait((task,))
+    if not task.cancelled():
+        task.exception()
 
 
 #: Where :func:`_set_location_aside` keeps a redirect's Location while httpx looks at the response.

@@ -4,12 +4,14 @@ minutes. Past the deadline a deliver is an unknown outcome; a read is a retryabl
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
 import pytest
 
 from airflow_provider_infakt.api import errors as e
+from airflow_provider_infakt.api.aio import AsyncInfaktClient, _within
 
 from .conftest import v3_settings
 from .localserver import Reply, scripted_server
@@ -95,3 +97,80 @@ def test_without_a_deadline_setting_the_default_one_cuts_a_trickle(run):
         with pytest.raises(e.InfaktUnknownOutcome):
             run(settings(server.url, timeout=(0.5, 0.5)), "deliver_invoice", 1, "mail", "org")
         assert time.monotonic() - started < 4.0  # the default: connect + 2 x read = 1.5 s
+
+
+# -- a cancel always wins over an answer arriving in the same loop iteration ------------------------
+
+
+def test_a_cancel_at_the_moment_the_work_ends_is_not_lost():
+    """``asyncio.wait_for`` on Python 3.10/3.11 returns the result here (CPython gh-86296)."""
+
+    async def main():
+        finished = asyncio.get_running_loop().create_future()
+        waiting = asyncio.ensure_future(_within(finished, 5))
+        await asyncio.sleep(0)  # waiting: inside the deadline
+        finished.set_result("answer")  # the work ends...
+        waiting.cancel()  # ...in the same iteration as the cancel
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        return waiting.cancelled()
+
+    assert asyncio.run(main()) is True
+
+
+def test_past_the_deadline_the_work_is_cancelled_and_has_ended():
+    ended = []
+
+    async def slow():
+        try:
+            await asyncio.sleep(10)
+        finally:
+            ended.append(asyncio.current_task().cancelling())  # type: ignore[union-attr]
+
+    async def main():
+        with pytest.raises(asyncio.TimeoutError):
+            await _within(slow(), 0.05)
+        return list(ended)  # before anything else runs: the work's cleanup is done
+
+    assert asyncio.run(main()) == [1]
+
+
+def test_the_work_s_result_and_exception_pass_through():
+    async def answer():
+        return 42
+
+    async def failing():
+        raise ValueError("bad answer")
+
+    async def main():
+        assert await _within(answer(), 1) == 42
+        with pytest.raises(ValueError, match="bad answer"):
+            await _within(failing(), 1)
+
+    asyncio.run(main())
+
+
+def test_a_client_call_cancelled_as_its_answer_arrives_is_cancelled(monkeypatch):
+    """Over real HTTP: the answer is read, and the caller is cancelled in that same iteration."""
+    with scripted_server() as server:
+        server.default = Reply(200, {"Content-Type": "application/json"}, INVOICE)
+
+        async def main():
+            async with AsyncInfaktClient(settings(server.url)) as client:
+                caller = asyncio.current_task()
+                exchange = client._exchange_once
+
+                async def answered_then_cancelled(built):
+                    answer = await exchange(built)
+                    caller.cancel()  # type: ignore[union-attr]
+                    return answer
+
+                monkeypatch.setattr(client, "_exchange_once", answered_then_cancelled)
+                try:
+                    await client.get_invoice(1)
+                except asyncio.CancelledError:
+                    return "cancelled"
+                return "returned as if not cancelled"
+
+        assert asyncio.run(main()) == "cancelled"
+        assert len(server.seen) == 1
