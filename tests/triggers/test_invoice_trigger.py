@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import inspect
 import json
+import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -20,13 +22,40 @@ SLOW = 0.2
 
 
 def _waited_for_a_cpu() -> float:
-    """Seconds this thread has spent runnable but not running, waiting for a CPU (Linux schedstat;
-    0 where the kernel does not tell)."""
+    """Seconds the threads of this process have spent runnable but not running, waiting for a CPU
+    (Linux schedstat, summed over /proc/self/task; 0 where the kernel does not tell).
+
+    Every thread, not only the loop's: the emulator serves from a thread of the test's process, and
+    while it holds the GIL but waits for a CPU, the loop's thread waits for the GIL, asleep, which its
+    own schedstat does not count.
+    """
+    total = 0.0
     try:
-        with open("/proc/thread-self/schedstat") as stats:
-            return int(stats.read().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
+        threads = os.listdir("/proc/self/task")
+    except OSError:
         return 0.0
+    for thread in threads:
+        try:
+            with open(f"/proc/self/task/{thread}/schedstat") as stats:
+                total += int(stats.read().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):  # a thread that ended meanwhile
+            continue
+    return total
+
+
+class _GcClock:
+    """Seconds spent in the garbage collector so far (``gc.callbacks``): a full collection of the test
+    process's heap (Hypothesis, Airflow's models) pauses every thread, whoever allocated."""
+
+    def __init__(self) -> None:
+        self.spent = 0.0
+        self._began = 0.0
+
+    def __call__(self, phase: str, _info: dict) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.spent += time.perf_counter() - self._began
 
 
 @contextlib.contextmanager
@@ -34,32 +63,39 @@ def loop_blocks(loop_of_test: list) -> Iterator[list[str]]:
     """Collect the callbacks of the test's event loop (the first of ``loop_of_test``) that held the
     loop for ``SLOW`` seconds or more.
 
-    A callback holds the loop while it computes or waits on blocking I/O, not while the thread waits
-    for a CPU: on a loaded machine (parallel test workers, other suites) that wait alone reached
-    0.5 s. So the time is the callback's wall time less the thread's wait for a CPU meanwhile, which
-    a blocking call (a socket, a file, a sleep) still counts in full.
+    A callback holds the loop while it computes or waits on blocking I/O, not while its process waits
+    for a CPU or collects garbage: on a loaded machine (parallel test workers, other suites) those
+    alone reached 0.5 s. So the time is the callback's wall time less what the process's threads waited
+    for a CPU and the collector took meanwhile; a blocking call (a socket, a file, a sleep) still
+    counts in full.
     """
     original = asyncio.events.Handle._run
     blocks: list[str] = []
+    gc_clock = _GcClock()
 
     def timed_run(handle: asyncio.events.Handle) -> None:
-        started, waited = time.perf_counter(), _waited_for_a_cpu()
+        # only while the trigger runs, judged when the callback starts (its last step also ends the
+        # run): not asyncio.run's own shutdown of its thread pool afterwards (on a loaded machine
+        # joining that pool's threads held the loop for 0.5 s)
+        running = len(loop_of_test) < 2
+        started, waited, collected = time.perf_counter(), _waited_for_a_cpu(), gc_clock.spent
         try:
             return original(handle)
         finally:
-            held = time.perf_counter() - started - (_waited_for_a_cpu() - waited)
-            # only the test's loop (known once its first callback ran), not the emulator server's, and
-            # only while the trigger runs: not asyncio.run's own shutdown of its thread pool afterwards
-            # (on a loaded machine joining that pool's threads held the loop for 0.5 s)
-            running = len(loop_of_test) == 1
-            if held >= SLOW and running and asyncio.events._get_running_loop() is loop_of_test[0]:
-                blocks.append(f"{handle!r} held the loop for {held:.3f} s")
+            wall = time.perf_counter() - started
+            held = wall - (_waited_for_a_cpu() - waited) - (gc_clock.spent - collected)
+            # only the test's loop (known once its first callback ran), not the emulator server's
+            ours = bool(loop_of_test) and asyncio.events._get_running_loop() is loop_of_test[0]
+            if held >= SLOW and running and ours:
+                blocks.append(f"{handle!r} held the loop for {held:.3f} s ({wall:.3f} s of wall time)")
 
+    gc.callbacks.append(gc_clock)
     asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
     try:
         yield blocks
     finally:
         asyncio.events.Handle._run = original  # type: ignore[method-assign]
+        gc.callbacks.remove(gc_clock)
 
 
 def run_trigger(trigger: InfaktInvoiceTrigger, timeout: float = 30) -> list:
@@ -76,6 +112,37 @@ def run_trigger(trigger: InfaktInvoiceTrigger, timeout: float = 30) -> list:
         events = asyncio.run(asyncio.wait_for(collect(), timeout), debug=True)
     assert blocks == [], f"the trigger blocked the event loop: {blocks}"
     return events
+
+
+class _BlockingTrigger:
+    """A trigger that makes the mistake the check exists for: a blocking call inside the loop."""
+
+    def __init__(self, block: Callable[[], object]) -> None:
+        self.block = block
+
+    async def run(self):
+        await asyncio.sleep(0)
+        self.block()
+        yield "event"
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        pytest.param(lambda: time.sleep(SLOW + 0.1), id="sleep"),
+        pytest.param(lambda: _spin(SLOW + 0.1), id="computation"),
+    ],
+)
+def test_the_check_sees_a_blocking_call(block):
+    with pytest.raises(AssertionError, match=r"the trigger blocked the event loop: .* held the loop for"):
+        run_trigger(_BlockingTrigger(block))  # type: ignore[arg-type]
+
+
+def _spin(seconds: float) -> None:
+    """Compute for ``seconds`` of CPU time (however long a loaded machine makes that in wall time)."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
 
 
 def test_serialize_round_trip_carries_every_argument():
@@ -102,6 +169,42 @@ def test_success_is_one_event(infakt_emulator, conn):
     infakt_emulator.mark_paid(2)
     events = run_trigger(InfaktInvoiceTrigger(2, ["paid"], poke_interval=0.05))
     assert [e.payload for e in events] == [{"status": "success", "invoice_id": 2, "invoice_status": "paid"}]
+
+
+@pytest.mark.parametrize("kind", ["single", "set"])
+def test_a_trigger_cancelled_as_an_answer_arrives_ends(infakt_emulator, conn, monkeypatch, kind):
+    """The triggerer cancels the trigger of a cleared task; a cancel that lands in the loop iteration in
+    which a read's answer arrives must still end it (``asyncio.wait_for`` on Python 3.11 lost it, and
+    the trigger polled on for ever)."""
+    from airflow_provider_infakt.api.aio import AsyncInfaktClient
+    from airflow_provider_infakt.triggers.invoice import InfaktInvoiceSetTrigger
+
+    trigger = (
+        InfaktInvoiceTrigger(2, ["paid"], poke_interval=0.05)
+        if kind == "single"
+        else InfaktInvoiceSetTrigger([1, 2], ["paid"], poke_interval=0.05)
+    )
+    running: list[asyncio.Task] = []
+    exchange = AsyncInfaktClient._exchange_once
+
+    async def answered_then_cancelled(client, built):
+        answer = await exchange(client, built)
+        running[0].cancel()
+        return answer
+
+    monkeypatch.setattr(AsyncInfaktClient, "_exchange_once", answered_then_cancelled)
+
+    async def main():
+        running.append(asyncio.ensure_future(_collect(trigger)))
+        done, _ = await asyncio.wait(running, timeout=10)
+        return bool(done) and running[0].cancelled()
+
+    assert asyncio.run(main()) is True, "the trigger went on after it was cancelled"
+    assert len(infakt_emulator.requests) == 1
+
+
+async def _collect(trigger) -> list:
+    return [event async for event in trigger.run()]
 
 
 def test_waits_until_the_status_is_reached(infakt_emulator, conn):
