@@ -72,3 +72,15 @@ def _bounded_secrets_masker():
     for masker in _secrets_maskers():
         if sum(len(str(p)) for p in getattr(masker, "patterns", ())) > 2000 and hasattr(masker, "reset_masker"):
             masker.reset_masker()
+
+
+@pytest.fixture(autouse=True)
+def _idle_rate_budget():
+    """Each test starts with an idle client-side rate budget, as the emulator it talks to starts with
+    its limit counts forgotten: every client of one origin in a process shares one limiter, and the
+    session's emulator keeps its port, so the reads of earlier tests on this worker would otherwise pace
+    this one's (up to 0.2 s a read once the burst is spent)."""
+    from airflow_provider_infakt.api.ratelimit import reset_shared_limiters
+
+    reset_shared_limiters()
+    yield

@@ -35,6 +35,11 @@ class _Drop(Exception):
     """Close the connection without an answer."""
 
 
+#: The request's key for the account's generation (:attr:`.model.Account.generation`) it belongs to:
+#: the one it arrived in, moved on by a handler that resets the account.
+_ACCOUNT_GENERATION = "infakt_account_generation"
+
+
 class Pipeline:
     """Wraps route handlers in what every API request goes through.
 
@@ -60,6 +65,7 @@ class Pipeline:
         async def serve(request: web.Request) -> web.StreamResponse:
             route = name if isinstance(name, str) else name(request)
             status: int | None = None
+            request[_ACCOUNT_GENERATION] = self.account.generation
             try:
                 response = await self._serve(route, api_version, handler, request)
                 status = response.status
@@ -68,17 +74,19 @@ class Pipeline:
                 request.transport.abort() if request.transport else None  # type: ignore[func-returns-value]
                 raise asyncio.CancelledError from None
             finally:
-                self.account.log_request(
-                    RequestRecord(
-                        method=request.method,
-                        path=request.raw_path,
-                        route=route,
-                        api_version=api_version,
-                        status=status,
-                        time=time.time(),
-                        peer=_peer(request),
+                # not into the log of an account reset since: that log belongs to the next test
+                if request[_ACCOUNT_GENERATION] == self.account.generation:
+                    self.account.log_request(
+                        RequestRecord(
+                            method=request.method,
+                            path=request.raw_path,
+                            route=route,
+                            api_version=api_version,
+                            status=status,
+                            time=time.time(),
+                            peer=_peer(request),
+                        )
                     )
-                )
 
         return serve
 
@@ -129,6 +137,19 @@ class Pipeline:
         return await asyncio.shield(task)
 
     async def _process(
+        self, route: str, api_version: str | None, handler: Handler, request: web.Request
+    ) -> web.StreamResponse:
+        """Run the route's handler, unless the account was reset while the request waited (a fault's
+        latency or processing delay): then it is dropped, as the account it was sent to is gone.
+        Without this, a delayed delivery from one test was carried out on the next test's account."""
+        if request[_ACCOUNT_GENERATION] != self.account.generation:
+            raise _Drop
+        try:
+            return await self._handle(route, api_version, handler, request)
+        finally:
+            request[_ACCOUNT_GENERATION] = self.account.generation  # a handler may reset the account itself
+
+    async def _handle(
         self, route: str, api_version: str | None, handler: Handler, request: web.Request
     ) -> web.StreamResponse:
         try:

@@ -121,7 +121,9 @@ class InfaktEmulator(BackgroundServer):
         those not sent yet included, and the request log dropped), account settings and scenarios as
         given to the constructor, the constructor's faults re-armed and every other fault disarmed,
         limit settings as constructed and their counts forgotten, the count of connections accepted
-        (:meth:`connections_opened`) back to 0; open connections stay open. ``POST /_emulator/reset``
+        (:meth:`connections_opened`) back to 0; open connections stay open. A request still waiting
+        out a fault's delay is dropped without being carried out, and one answered after the reset is
+        not in the new request log: what one test sent never lands in the next. ``POST /_emulator/reset``
         does the same."""
         reset_state(self.account, self.faults, self.limiter)
         self.connection_counter.forget_opened()

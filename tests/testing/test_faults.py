@@ -189,6 +189,32 @@ def test_answer_delay_processes_first_then_keeps_the_answer_back(infakt_emulator
     assert infakt_emulator.invoice(1)["status"] == "sent"
 
 
+@pytest.mark.parametrize("delay", ["processing_delay", "latency"])
+def test_a_request_still_waiting_at_a_reset_is_not_carried_out_on_the_new_account(infakt_emulator, conn, delay):
+    """One test's delayed delivery must not land in the next test: the reset account is another one."""
+    infakt_emulator.fault("v3.deliver_via_email", **{delay: 1.0})
+    with pytest.raises(requests.ReadTimeout):
+        v3(conn, "POST", EMAIL, json={"print_type": "copy"}, timeout=0.3)
+    infakt_emulator.reset()
+    time.sleep(1.5)  # past the delay: the old request has been dealt with by now
+    assert infakt_emulator.deliveries == []
+    assert infakt_emulator.invoice(1)["status"] == "draft"
+    assert infakt_emulator.requests == []
+    assert deliver(conn).status_code == 202  # the new account works as ever
+    assert [r.status for r in infakt_emulator.requests] == [202]
+
+
+def test_a_request_answered_after_a_reset_is_not_in_the_new_log(infakt_emulator, conn):
+    infakt_emulator.fault("v3.deliver_via_email", answer_delay=1.0)
+    with pytest.raises(requests.ReadTimeout):
+        v3(conn, "POST", EMAIL, json={"print_type": "copy"}, timeout=0.3)
+    assert [d.invoice_id for d in infakt_emulator.deliveries] == [1]  # processed before the reset
+    infakt_emulator.reset()
+    time.sleep(1.5)
+    assert infakt_emulator.requests == []
+    assert infakt_emulator.deliveries == []
+
+
 def test_delays_over_the_admin_route(infakt_emulator, conn):
     base = infakt_emulator.url + "/_emulator/faults"
     armed = requests.post(base, json={"route": "v3.deliver_*", "processing_delay": 1.0}, timeout=5)

@@ -104,7 +104,9 @@ def test_retryable_answers_are_waited_out(infakt_emulator, conn):
 def test_wait_for_any(infakt_emulator, conn):
     infakt_emulator.mark_paid(3)
     events = run_trigger(InfaktInvoiceSetTrigger([1, 2, 3], ["paid"], wait_for="any", poke_interval=0.05))
-    assert events[0].payload["invoice_ids"] == [3]
+    statuses = {str(i): infakt_emulator.invoice(i)["status"] for i in (1, 2, 3)}
+    assert statuses == {"1": "draft", "2": "draft", "3": "paid"}  # nothing but the test changed them
+    assert [e.payload for e in events] == [{"status": "success", "invoice_ids": [3], "invoice_statuses": statuses}]
 
 
 def test_known_statuses_are_not_asked_again(infakt_emulator, conn):
@@ -112,5 +114,7 @@ def test_known_statuses_are_not_asked_again(infakt_emulator, conn):
     trigger = InfaktInvoiceSetTrigger([1, 5], ["paid"], known_statuses={"1": "paid"}, poke_interval=0.05)
     infakt_emulator.mark_paid(5)
     events = run_trigger(trigger)
-    assert events[0].payload["invoice_ids"] == [1, 5]
+    assert [e.payload for e in events] == [
+        {"status": "success", "invoice_ids": [1, 5], "invoice_statuses": {"1": "paid", "5": "paid"}}
+    ]
     assert [r.path for r in infakt_emulator.requests] == ["/api/v3/invoices/5.json"]
