@@ -17,8 +17,12 @@ GET_PER_MINUTE = 300  # inFakt's
 def test_a_thousand_triggers_stay_under_the_get_limit(infakt_emulator, monkeypatch):
     infakt_emulator.set_limits(True, time_scale=TIME_SCALE)
     c = infakt_emulator.connection()
-    # the client's budget, on the emulator's clock: 80 % of 300 per 6 s, as the demo sets it
-    c["extra"]["rate_limit"] = {"get_per_minute": int(GET_PER_MINUTE * TIME_SCALE * 0.8)}
+    # the client's budget, on the emulator's clock: 70 % of 300 per 6 s. The headroom is for the time
+    # scale: the emulator's 6 s window sees requests as they arrive, and a loaded machine that starves
+    # either event loop for a moment lets reads booked apart arrive together. At 80 % (a margin of 0.4 s
+    # of starvation) a CI run saw 3 of ~450 reads refused; 70 % leaves 1.5 s. 1,000 triggers each with a
+    # budget of its own would ask 2,000 reads/s: the test still tells the two apart.
+    c["extra"]["rate_limit"] = {"get_per_minute": int(GET_PER_MINUTE * TIME_SCALE * 0.7)}
     monkeypatch.setenv("AIRFLOW_CONN_INFAKT_DEFAULT", json.dumps(c))
     reset_shared_limiters()
     window = 60 / TIME_SCALE
