@@ -35,8 +35,8 @@ class _Drop(Exception):
     """Close the connection without an answer."""
 
 
-#: The request's key for the account's generation (:attr:`.model.Account.generation`) it belongs to:
-#: the one it arrived in, moved on by a handler that resets the account.
+#: The request's key for the account's generation (:attr:`.model.Account.generation`) it arrived in
+#: (API routes never reset the account; the admin routes, which do, are not behind the pipeline).
 _ACCOUNT_GENERATION = "infakt_account_generation"
 
 
@@ -144,14 +144,6 @@ class Pipeline:
         Without this, a delayed delivery from one test was carried out on the next test's account."""
         if request[_ACCOUNT_GENERATION] != self.account.generation:
             raise _Drop
-        try:
-            return await self._handle(route, api_version, handler, request)
-        finally:
-            request[_ACCOUNT_GENERATION] = self.account.generation  # a handler may reset the account itself
-
-    async def _handle(
-        self, route: str, api_version: str | None, handler: Handler, request: web.Request
-    ) -> web.StreamResponse:
         try:
             if api_version is not None and route != "web.invoice":
                 reason = self.limits.check(request.remote or "?", request.method)
